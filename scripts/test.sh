@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Install everything, start the services the tests use, lint, type-check and run the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+bash scripts/install-system.sh
+eval "$(bash scripts/start-postgres.sh)"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

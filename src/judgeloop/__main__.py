@@ -1,0 +1,3 @@
+from judgeloop.cli import main
+
+main()

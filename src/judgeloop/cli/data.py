@@ -1,0 +1,188 @@
+"""CLI commands: import, export, stats, projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from judgeloop.cli.options import DbOption, ProjectOption
+
+out = Console()
+
+
+def open_workspace(db: str | None):  # type: ignore[no-untyped-def]
+    from judgeloop.store import Workspace
+
+    return Workspace(db)
+
+
+def import_command(
+    path: Annotated[
+        Path, typer.Argument(help="CSV, TSV, JSONL, JSON, Parquet file or a saved HF dataset folder.")
+    ],
+    project: ProjectOption,
+    db: DbOption = None,
+    input_col: Annotated[str, typer.Option(help="Column with the model input.")] = "model_input",
+    output_col: Annotated[str, typer.Option(help="Column with the model output.")] = "model_output",
+    label_col: Annotated[str, typer.Option(help="Column with the good/bad label.")] = "good",
+    reference_col: Annotated[str | None, typer.Option(help="Column with a reference answer.")] = None,
+    id_col: Annotated[str | None, typer.Option(help="Column with a stable session id.")] = None,
+    output_b_col: Annotated[str | None, typer.Option(help="Second output, for pairwise items.")] = None,
+    reviewer: Annotated[
+        str, typer.Option(help="Reviewer name for labels without a reviewer column.")
+    ] = "import",
+) -> None:
+    """Import sessions and their human labels into a project (all or nothing)."""
+    from judgeloop.io import read_dataset
+
+    dataset = read_dataset(
+        path,
+        input_col=input_col,
+        output_col=output_col,
+        label_col=label_col,
+        reference_col=reference_col,
+        id_col=id_col,
+        output_b_col=output_b_col,
+        reviewer=reviewer,
+    )
+    report = open_workspace(db).import_dataset(project, dataset)
+    out.print(
+        f"imported [bold]{path}[/] into project [bold]{project}[/]: {report.rows} rows, "
+        f"{report.new_sessions} new sessions ({report.existing_sessions} already there), "
+        f"{report.new_labels} new labels ({report.skipped_labels} already there)"
+    )
+
+
+def export_records(
+    ws: Any, project: str, fmt: str, include_unlabelled: bool = False
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows for export: the seed's three columns, or everything with the consensus label."""
+    from judgeloop.io import input_cell
+    from judgeloop.store import consensus
+
+    labels_by: dict[str, list[Any]] = {}
+    for lab in ws.labels(project):
+        labels_by.setdefault(lab.session_id, []).append(lab)
+    rows: list[dict[str, Any]] = []
+    meta_cols: dict[str, None] = {}
+    for s in ws.sessions(project):
+        labs = labels_by.get(s.id or "", [])
+        good = consensus(labs)
+        if good is None and (fmt == "seed" or not include_unlabelled):
+            continue
+        row: dict[str, Any] = {
+            "session_id": s.id,
+            "model_input": input_cell(s.model_input, s.metadata),
+            "model_output": s.model_output,
+            "good": None if good is None else int(good),
+        }
+        if fmt != "seed":
+            row.update(
+                reference=s.reference,
+                output_b=s.output_b,
+                failure_tags=sorted({t for lab in labs for t in lab.failure_tags}),
+                reviewers=sorted({lab.reviewer for lab in labs}),
+                n_labels=len(labs),
+                comment=" | ".join(lab.comment for lab in labs if lab.comment) or None,
+            )
+            for k, v in s.metadata.items():
+                if k.startswith("_"):
+                    continue
+                row.setdefault(k, v)
+                meta_cols[k] = None
+        rows.append(row)
+    if fmt == "seed":
+        return rows, ["model_input", "model_output", "good"]
+    base = [
+        "session_id",
+        "model_input",
+        "model_output",
+        "good",
+        "reference",
+        "output_b",
+        "failure_tags",
+        "reviewers",
+        "n_labels",
+        "comment",
+    ]
+    return rows, base + [k for k in meta_cols if k not in base]
+
+
+def export_command(
+    project: ProjectOption,
+    out_path: Annotated[Path, typer.Option("--out", help="Output file: .csv, .jsonl, .json or .parquet.")],
+    db: DbOption = None,
+    format: Annotated[
+        Literal["full", "seed"],
+        typer.Option(  # noqa: A002
+            help="'seed' writes exactly model_input, model_output, good (1/0)."
+        ),
+    ] = "full",
+    include_unlabelled: Annotated[
+        bool, typer.Option("--all", help="Include sessions without labels.")
+    ] = False,
+) -> None:
+    """Write the labelled dataset of a project (consensus of each reviewer's latest label)."""
+    from judgeloop.io import write_records
+
+    ws = open_workspace(db)
+    rows, columns = export_records(ws, project, format, include_unlabelled)
+    write_records(rows, out_path, columns)
+    out.print(f"wrote {len(rows)} rows to [bold]{out_path}[/]")
+
+
+def stats_command(
+    project: ProjectOption,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts, label balance, reviewers and failure tags of a project."""
+    import json
+
+    s = open_workspace(db).stats(project)
+    if as_json:
+        typer.echo(json.dumps(s, indent=2))
+        return
+    table = Table(title=f"project {project}", show_header=False)
+    labelled = s["good"] + s["bad"]
+    share = f" ({s['good'] / labelled:.0%} good)" if labelled else ""
+    for key, value in [
+        ("sessions", s["sessions"]),
+        ("labelled sessions", s["labelled_sessions"]),
+        ("unlabelled sessions", s["unlabelled_sessions"]),
+        ("labels", s["labels"]),
+        ("good / bad", f"{s['good']} / {s['bad']}{share}"),
+        ("verdicts", s["verdicts"]),
+    ]:
+        table.add_row(key, str(value))
+    out.print(table)
+    _counter_table("reviewers", "labels", s["reviewers"])
+    _counter_table("failure tags", "labels", s["failure_tags"])
+
+
+def _counter_table(title: str, what: str, counts: dict[str, int]) -> None:
+    if not counts:
+        return
+    table = Table(title=title)
+    table.add_column(title.rstrip("s") if title != "failure tags" else "tag")
+    table.add_column(what, justify="right")
+    for key, n in counts.items():
+        table.add_row(key, str(n))
+    out.print(table)
+
+
+def projects_command(db: DbOption = None) -> None:
+    """List the projects in the workspace."""
+    for name in open_workspace(db).projects():
+        typer.echo(name)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_command)
+    app.command("export")(export_command)
+    app.command("stats")(stats_command)
+    app.command("projects")(projects_command)

@@ -1,0 +1,70 @@
+"""Engines and migrations: SQLite by default (WAL mode), PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.pool import NullPool
+
+DEFAULT_URL = "sqlite:///./judgeloop.db"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_migrate_lock = threading.Lock()
+
+
+def resolve_url(url: str | None = None) -> str:
+    """`--db` value, else $JUDGELOOP_DB, else ./judgeloop.db. A bare path means a SQLite file."""
+    url = url or os.environ.get("JUDGELOOP_DB") or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=None if memory else NullPool,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        engine.dialect._judgeloop_sqlite = True  # type: ignore[attr-defined]
+        # let SQLAlchemy not emit its own BEGIN (pysqlite's implicit transactions are off)
+        event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (alembic `upgrade head`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    with _migrate_lock:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+def is_current(engine: Engine) -> bool:
+    return "alembic_version" in inspect(engine).get_table_names()

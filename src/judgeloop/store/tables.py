@@ -1,0 +1,242 @@
+"""The relational schema (SQLAlchemy 2). Migrations in store/migrations mirror it.
+
+One schema for SQLite (the embedded default) and PostgreSQL. JSON columns use the portable JSON type.
+Labels and verdicts are append-only: a correction is a new row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from judgeloop.types import utcnow
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class ProjectRow(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        UniqueConstraint("project_id", "uid", name="uq_sessions_project_uid"),
+        Index("ix_sessions_project_hash", "project_id", "content_hash"),
+        Index("ix_sessions_project_created", "project_id", "created_at"),
+    )
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(200))
+    model_input: Mapped[Any] = mapped_column(JSON)
+    model_output: Mapped[str] = mapped_column(Text)
+    output_b: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reference: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    source: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabelRow(Base):
+    __tablename__ = "labels"
+    __table_args__ = (Index("ix_labels_session", "session_pk"), Index("ix_labels_project", "project_id"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    good: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    choice: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    failure_tags: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    queue_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerdictRow(Base):
+    __tablename__ = "verdicts"
+    __table_args__ = (
+        Index("ix_verdicts_session", "session_pk"),
+        Index("ix_verdicts_project_eval", "project_id", "evaluator", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    session_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("sessions.pk", ondelete="CASCADE"), nullable=True
+    )
+    evaluator: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    params_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    scores: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    needs_review: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="ok")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvaluatorVersionRow(Base):
+    __tablename__ = "evaluator_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_evaluator_name_version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(30), default="learned")
+    base_model: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    method: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    artifact_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    label_ids: Mapped[list[Any]] = mapped_column(default=list)
+    heldout_ids: Mapped[list[Any]] = mapped_column(default=list)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="candidate")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PromotionRow(Base):
+    """Audit trail of every promotion and rollback, forced or not."""
+
+    __tablename__ = "promotions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    to_version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))  # promote | rollback | refused
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RubricRow(Base):
+    __tablename__ = "rubrics"
+    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_rubric_project_name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), nullable=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LLMCacheRow(Base):
+    __tablename__ = "llm_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    role: Mapped[str] = mapped_column(String(20), default="reviewer")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MembershipRow(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "project_id", name="uq_membership"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(20), default="reviewer")
+
+
+class TokenRow(Base):
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueRow(Base):
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(30), default="binary")
+    overlap: Mapped[int] = mapped_column(Integer, default=1)
+    strategy: Mapped[str] = mapped_column(String(30), default="random")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QueueItemRow(Base):
+    __tablename__ = "queue_items"
+    __table_args__ = (UniqueConstraint("queue_id", "session_pk", name="uq_queue_item"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(50), default="random")
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("item_id", "reviewer", name="uq_assignment_item_reviewer"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("queue_items.id", ondelete="CASCADE"))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default="assigned")  # assigned | done | skipped
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    evaluator: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    window_start: Mapped[datetime] = mapped_column()
+    window_end: Mapped[datetime] = mapped_column()
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

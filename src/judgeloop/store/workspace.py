@@ -1,0 +1,450 @@
+"""The workspace: one database holding projects, sessions, labels and verdicts.
+
+Services above (CLI, HTTP, training) talk to the store only through this class.
+Writes that belong together commit together; labels and verdicts are append-only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session as DB
+
+from judgeloop.errors import Conflict, InvalidInput, NotFound
+from judgeloop.io import Dataset
+from judgeloop.store.db import make_engine, migrate, resolve_url
+from judgeloop.store.tables import LabelRow, ProjectRow, SessionRow, VerdictRow
+from judgeloop.types import Label, Session, Verdict, content_hash
+
+
+@dataclass
+class ImportReport:
+    project: str
+    rows: int
+    new_sessions: int
+    existing_sessions: int
+    new_labels: int
+    skipped_labels: int
+
+
+def session_from_row(row: SessionRow, project: str | None = None) -> Session:
+    return Session(
+        id=row.uid,
+        project=project,
+        model_input=row.model_input,
+        model_output=row.model_output,
+        output_b=row.output_b,
+        reference=row.reference,
+        metadata=dict(row.meta or {}),
+        source=row.source,
+        created_at=row.created_at,
+    )
+
+
+def label_from_row(row: LabelRow, uid: str) -> Label:
+    return Label(
+        id=row.id,
+        session_id=uid,
+        reviewer=row.reviewer,
+        kind=row.kind,
+        good=row.good,  # type: ignore[arg-type]
+        scores=row.scores,
+        choice=row.choice,
+        failure_tags=list(row.failure_tags or []),  # type: ignore[arg-type]
+        comment=row.comment,
+        queue_id=row.queue_id,
+        duration_ms=row.duration_ms,
+        metadata=dict(row.meta or {}),
+        created_at=row.created_at,
+    )
+
+
+def verdict_from_row(row: VerdictRow, uid: str | None) -> Verdict:
+    return Verdict(
+        session_id=uid,
+        evaluator=row.evaluator,
+        version=row.version,
+        params_hash=row.params_hash,
+        label=row.label,
+        probability=row.probability,
+        score=row.score,
+        scores=dict(row.scores or {}),
+        threshold=row.threshold,
+        needs_review=row.needs_review,
+        rationale=row.rationale,
+        raw=row.raw,
+        status=row.status,
+        error=row.error,
+        latency_ms=row.latency_ms,
+        cost=row.cost,  # type: ignore[arg-type]
+        tokens=row.tokens,
+        created_at=row.created_at,
+    )
+
+
+def _label_key(label: Label) -> tuple[Any, ...]:
+    return (
+        label.reviewer,
+        label.kind,
+        label.good,
+        repr(label.scores),
+        label.choice,
+        tuple(label.failure_tags),
+        label.comment,
+    )
+
+
+def consensus(labels: Sequence[Label]) -> bool | None:
+    """The majority of each reviewer's latest binary label; a tie goes to the latest label."""
+    latest: dict[str, Label] = {}
+    for lab in sorted(
+        (x for x in labels if x.kind == "binary" and x.good is not None),
+        key=lambda x: (x.created_at is None, x.created_at, x.id or 0),
+    ):
+        latest[lab.reviewer] = lab
+    if not latest:
+        return None
+    votes = Counter(bool(lab.good) for lab in latest.values())
+    if votes[True] != votes[False]:
+        return votes[True] > votes[False]
+    return bool(max(latest.values(), key=lambda x: (x.created_at is None, x.created_at, x.id or 0)).good)
+
+
+class Workspace:
+    """A judgeloop database. `Workspace()` opens $JUDGELOOP_DB or ./judgeloop.db and migrates it."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None) -> None:
+        self.url = resolve_url(url)
+        self.engine = engine or make_engine(self.url)
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def db(self) -> Iterator[DB]:
+        """A unit of work: commits on success, rolls back on any error."""
+        with DB(self.engine, expire_on_commit=False) as db, db.begin():
+            yield db
+
+    # --- projects ---------------------------------------------------------------------------
+
+    def project_id(self, db: DB, name: str, *, create: bool = False) -> int:
+        pid = db.scalar(select(ProjectRow.id).where(ProjectRow.name == name))
+        if pid is not None:
+            return pid
+        if not create:
+            known = db.scalars(select(ProjectRow.name).order_by(ProjectRow.name)).all()
+            raise NotFound(f"no project named {name!r}; projects: {', '.join(known) or 'none yet'}")
+        if not name.strip():
+            raise InvalidInput("project name is empty", field="project", expected="a non-empty name")
+        row = ProjectRow(name=name, settings={})
+        db.add(row)
+        db.flush()
+        return row.id
+
+    def projects(self) -> list[str]:
+        with self.db() as db:
+            return list(db.scalars(select(ProjectRow.name).order_by(ProjectRow.name)))
+
+    def project_settings(self, name: str) -> dict[str, Any]:
+        with self.db() as db:
+            row = db.get(ProjectRow, self.project_id(db, name))
+            return dict(row.settings or {}) if row else {}
+
+    def update_project_settings(self, name: str, **changes: Any) -> dict[str, Any]:
+        with self.db() as db:
+            row = db.get_one(ProjectRow, self.project_id(db, name, create=True))
+            row.settings = {**(row.settings or {}), **changes}
+            return dict(row.settings)
+
+    # --- sessions and labels ------------------------------------------------------------------
+
+    def import_dataset(self, project: str, dataset: Dataset) -> ImportReport:
+        """Store a validated dataset in one transaction. Re-importing the same rows adds nothing."""
+        report = ImportReport(project, len(dataset.rows), 0, 0, 0, 0)
+        with self.db() as db:
+            pid = self.project_id(db, project, create=True)
+            uids = [r.session.id for r in dataset.rows]
+            existing = {
+                row.uid: row
+                for row in db.scalars(
+                    select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid.in_(uids))
+                )
+            }
+            pks: dict[str, int] = {}
+            for item in dataset.rows:
+                pks[item.session.id or ""] = self._upsert_session(
+                    db, pid, item.session, existing, report, dataset.path, item.row
+                )
+            self._add_import_labels(db, pid, dataset, pks, report)
+        return report
+
+    def _upsert_session(
+        self,
+        db: DB,
+        pid: int,
+        s: Session,
+        existing: dict[str, SessionRow],
+        report: ImportReport,
+        file: str,
+        row: int,
+    ) -> int:
+        uid = s.id or content_hash(s.model_input, s.model_output, s.output_b)
+        digest = content_hash(s.model_input, s.model_output, s.output_b)
+        found = existing.get(uid)
+        if found is not None:
+            if found.content_hash != digest:
+                raise Conflict(
+                    f"{file}: row {row}: session id {uid!r} already exists in this project with "
+                    "different input/output (ids must identify one session)"
+                )
+            report.existing_sessions += 1
+            return found.pk
+        new = SessionRow(
+            project_id=pid,
+            uid=uid,
+            model_input=s.model_input,
+            model_output=s.model_output,
+            output_b=s.output_b,
+            reference=s.reference,
+            meta=s.metadata,
+            source=s.source,
+            content_hash=digest,
+            **({"created_at": s.created_at} if s.created_at else {}),
+        )
+        db.add(new)
+        db.flush()
+        existing[uid] = new
+        report.new_sessions += 1
+        return new.pk
+
+    def _add_import_labels(
+        self, db: DB, pid: int, dataset: Dataset, pks: dict[str, int], report: ImportReport
+    ) -> None:
+        have: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
+        rows = db.scalars(select(LabelRow).where(LabelRow.session_pk.in_(list(pks.values()))))
+        for lab in rows:
+            have[lab.session_pk].add(_label_key(label_from_row(lab, "")))
+        for item in dataset.labelled:
+            assert item.label is not None
+            pk = pks[item.session.id or ""]
+            key = _label_key(item.label)
+            if key in have[pk]:
+                report.skipped_labels += 1
+                continue
+            have[pk].add(key)
+            db.add(self._label_row(pid, pk, item.label))
+            report.new_labels += 1
+
+    @staticmethod
+    def _label_row(pid: int, pk: int, label: Label) -> LabelRow:
+        return LabelRow(
+            project_id=pid,
+            session_pk=pk,
+            reviewer=label.reviewer,
+            kind=label.kind,
+            good=label.good,
+            scores=label.scores,
+            choice=label.choice,
+            failure_tags=list(label.failure_tags),
+            comment=label.comment,
+            queue_id=label.queue_id,
+            duration_ms=label.duration_ms,
+            meta=label.metadata,
+        )
+
+    def add_sessions(self, project: str, sessions: Sequence[Session]) -> list[Session]:
+        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids."""
+        out = []
+        with self.db() as db:
+            pid = self.project_id(db, project, create=True)
+            for s in sessions:
+                digest = content_hash(s.model_input, s.model_output, s.output_b)
+                uid = s.id or digest
+                found = db.scalar(
+                    select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid == uid)
+                )
+                if found is None:
+                    found = SessionRow(
+                        project_id=pid,
+                        uid=uid,
+                        model_input=s.model_input,
+                        model_output=s.model_output,
+                        output_b=s.output_b,
+                        reference=s.reference,
+                        meta=s.metadata,
+                        source=s.source,
+                        content_hash=digest,
+                    )
+                    db.add(found)
+                    db.flush()
+                elif found.content_hash != digest:
+                    raise Conflict(f"session id {uid!r} already exists with different input/output")
+                out.append(session_from_row(found, project))
+        return out
+
+    def _session_pk(self, db: DB, pid: int, uid: str) -> int:
+        pk = db.scalar(select(SessionRow.pk).where(SessionRow.project_id == pid, SessionRow.uid == uid))
+        if pk is None:
+            raise NotFound(f"no session {uid!r} in this project")
+        return pk
+
+    def add_label(self, project: str, label: Label) -> Label:
+        """Append a human label (a correction is a new row; nothing is overwritten)."""
+        _validate_label(label)
+        with self.db() as db:
+            pid = self.project_id(db, project)
+            row = self._label_row(pid, self._session_pk(db, pid, label.session_id), label)
+            db.add(row)
+            db.flush()
+            return label_from_row(row, label.session_id)
+
+    def sessions(
+        self, project: str, ids: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[Session]:
+        with self.db() as db:
+            pid = self.project_id(db, project)
+            q = select(SessionRow).where(SessionRow.project_id == pid).order_by(SessionRow.pk)
+            if ids is not None:
+                q = q.where(SessionRow.uid.in_(list(ids)))
+            if limit:
+                q = q.limit(limit)
+            return [session_from_row(r, project) for r in db.scalars(q)]
+
+    def session_detail(self, project: str, uid: str) -> tuple[Session, list[Label], list[Verdict]]:
+        with self.db() as db:
+            pid = self.project_id(db, project)
+            row = db.scalar(select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid == uid))
+            if row is None:
+                raise NotFound(f"no session {uid!r} in project {project!r}")
+            labels = db.scalars(select(LabelRow).where(LabelRow.session_pk == row.pk).order_by(LabelRow.id))
+            verdicts = db.scalars(
+                select(VerdictRow).where(VerdictRow.session_pk == row.pk).order_by(VerdictRow.id)
+            )
+            return (
+                session_from_row(row, project),
+                [label_from_row(x, uid) for x in labels],
+                [verdict_from_row(v, uid) for v in verdicts],
+            )
+
+    def labels(self, project: str, kind: str | None = None) -> list[Label]:
+        with self.db() as db:
+            pid = self.project_id(db, project)
+            q = (
+                select(LabelRow, SessionRow.uid)
+                .join(SessionRow, SessionRow.pk == LabelRow.session_pk)
+                .where(LabelRow.project_id == pid)
+                .order_by(LabelRow.id)
+            )
+            if kind:
+                q = q.where(LabelRow.kind == kind)
+            return [label_from_row(lab, uid) for lab, uid in db.execute(q)]
+
+    def labelled_sessions(self, project: str) -> list[tuple[Session, bool, list[Label]]]:
+        """Sessions with a binary consensus label: (session, good, all its labels), in import order."""
+        by_session: dict[str, list[Label]] = defaultdict(list)
+        for lab in self.labels(project):
+            by_session[lab.session_id].append(lab)
+        out = []
+        for s in self.sessions(project, ids=list(by_session)):
+            good = consensus(by_session[s.id or ""])
+            if good is not None:
+                out.append((s, good, by_session[s.id or ""]))
+        return out
+
+    # --- verdicts ---------------------------------------------------------------------------
+
+    def add_verdicts(self, project: str, verdicts: Sequence[Verdict]) -> int:
+        with self.db() as db:
+            pid = self.project_id(db, project, create=True)
+            uids = {v.session_id for v in verdicts if v.session_id}
+            pks = dict(
+                db.execute(
+                    select(SessionRow.uid, SessionRow.pk).where(
+                        SessionRow.project_id == pid, SessionRow.uid.in_(list(uids))
+                    )
+                )
+                .tuples()
+                .all()
+            )
+            for v in verdicts:
+                if v.session_id and v.session_id not in pks:
+                    raise NotFound(f"no session {v.session_id!r} in project {project!r}")
+                db.add(
+                    VerdictRow(
+                        project_id=pid,
+                        session_pk=pks.get(v.session_id or ""),
+                        **v.model_dump(exclude={"session_id", "created_at"}),
+                    )
+                )
+        return len(verdicts)
+
+    def verdicts(self, project: str, evaluator: str | None = None) -> list[Verdict]:
+        with self.db() as db:
+            pid = self.project_id(db, project)
+            q = (
+                select(VerdictRow, SessionRow.uid)
+                .outerjoin(SessionRow, SessionRow.pk == VerdictRow.session_pk)
+                .where(VerdictRow.project_id == pid)
+                .order_by(VerdictRow.id)
+            )
+            if evaluator:
+                name, _, version = evaluator.partition("@")
+                q = q.where(VerdictRow.evaluator == name)
+                if version:
+                    q = q.where(VerdictRow.version == version)
+            return [verdict_from_row(v, uid) for v, uid in db.execute(q)]
+
+    # --- summaries ----------------------------------------------------------------------------
+
+    def stats(self, project: str) -> dict[str, Any]:
+        labels = self.labels(project)
+        with self.db() as db:
+            pid = self.project_id(db, project)
+            n_sessions = db.scalar(
+                select(func.count()).select_from(SessionRow).where(SessionRow.project_id == pid)
+            )
+            n_verdicts = db.scalar(
+                select(func.count()).select_from(VerdictRow).where(VerdictRow.project_id == pid)
+            )
+        by_session: dict[str, list[Label]] = defaultdict(list)
+        for lab in labels:
+            by_session[lab.session_id].append(lab)
+        votes = Counter(consensus(v) for v in by_session.values())
+        return {
+            "project": project,
+            "sessions": n_sessions or 0,
+            "labels": len(labels),
+            "labelled_sessions": len(by_session),
+            "unlabelled_sessions": (n_sessions or 0) - len(by_session),
+            "good": votes[True],
+            "bad": votes[False],
+            "verdicts": n_verdicts or 0,
+            "kinds": dict(Counter(lab.kind for lab in labels)),
+            "reviewers": dict(Counter(lab.reviewer for lab in labels).most_common()),
+            "failure_tags": dict(Counter(t for lab in labels for t in lab.failure_tags).most_common()),
+        }
+
+
+def _validate_label(label: Label) -> None:
+    if label.kind == "binary" and label.good is None:
+        raise InvalidInput("a binary label needs good true/false", field="good", expected="true or false")
+    if label.kind == "likert" and not label.scores:
+        raise InvalidInput(
+            "a likert label needs scores per criterion",
+            field="scores",
+            expected="an object like {'accuracy': 4}",
+        )
+    if label.kind == "pairwise" and label.choice not in ("A", "B", "tie"):
+        raise InvalidInput("a pairwise label needs a choice", field="choice", expected="'A', 'B' or 'tie'")
+    if not label.reviewer.strip():
+        raise InvalidInput("reviewer is empty", field="reviewer", expected="a reviewer name")
+
+
+__all__ = ["ImportReport", "Workspace", "consensus"]

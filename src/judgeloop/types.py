@@ -1,0 +1,98 @@
+"""The records judgeloop passes around: sessions, human labels, evaluator verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ChatMessage = dict[str, Any]
+ModelInput = str | list[ChatMessage]
+LabelKind = Literal["binary", "likert", "pairwise"]
+PairChoice = Literal["A", "B", "tie"]
+VerdictStatus = Literal["ok", "error", "abstain"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def input_text(model_input: ModelInput) -> str:
+    """A model input as plain text: chat messages become `role: content` lines."""
+    if isinstance(model_input, str):
+        return model_input
+    return "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in model_input)
+
+
+def content_hash(model_input: ModelInput, model_output: str, output_b: str | None = None) -> str:
+    """Stable id of a session's content, used to make re-imports idempotent."""
+    blob = json.dumps([model_input, model_output, output_b], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:24]
+
+
+class Session(BaseModel):
+    """One model call to judge: the input (text or chat messages) and the output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    project: str | None = None
+    model_input: ModelInput
+    model_output: str
+    output_b: str | None = None  # second output, for pairwise items
+    reference: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    source: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def input_text(self) -> str:
+        return input_text(self.model_input)
+
+
+class Label(BaseModel):
+    """A human judgment of a session. Never overwritten: a correction is a new Label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int | None = None
+    session_id: str
+    reviewer: str = "import"
+    kind: LabelKind = "binary"
+    good: bool | None = None  # binary
+    scores: dict[str, float] | None = None  # likert, per criterion
+    choice: PairChoice | None = None  # pairwise, in terms of the stored A (model_output) / B (output_b)
+    failure_tags: list[str] = Field(default_factory=list)
+    comment: str | None = None
+    queue_id: int | None = None
+    duration_ms: int | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+class Verdict(BaseModel):
+    """Any evaluator's judgment of a session (learned model, LLM judge, metric, check)."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    session_id: str | None = None
+    evaluator: str
+    version: str | None = None
+    params_hash: str | None = None
+    label: int | None = None  # 1 good, 0 bad; for pairwise judges 1 = A, 0 = B, None = tie
+    probability: float | None = None  # P(good) for learned models
+    score: float | None = None  # a scalar score (metric value, mean rubric score)
+    scores: dict[str, Any] = Field(default_factory=dict)  # per-criterion scores
+    threshold: float | None = None
+    needs_review: bool | None = None
+    rationale: str | None = None
+    raw: str | None = None
+    status: VerdictStatus = "ok"
+    error: str | None = None
+    latency_ms: float | None = None
+    cost: float | None = None
+    tokens: int | None = None
+    created_at: datetime | None = None
