@@ -1,0 +1,53 @@
+"""CLI command: `judgeloop agreement --evaluator X --project P`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from judgeloop.cli.options import DbOption, ProjectOption
+
+out = Console()
+
+
+def agreement_command(
+    evaluator: Annotated[str, typer.Option("--evaluator", "-e", help="Evaluator name or name@version.")],
+    project: ProjectOption,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Agreement of an evaluator's stored verdicts with the human labels, with bootstrap 95% CIs."""
+    from judgeloop.agreement import evaluator_agreement
+    from judgeloop.store import Workspace
+
+    report = evaluator_agreement(Workspace(db), project, evaluator)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    out.print(
+        f"[bold]{evaluator}[/] vs humans on project [bold]{project}[/]: {report['compared']} sessions "
+        f"compared, {report['errors']} error verdicts (counted, not dropped)"
+    )
+    table = Table("statistic", "value", "95% CI", "n")
+    for section in ("binary", "score_vs_good", "pairwise"):
+        for key, est in report.get(section, {}).items():
+            _row(table, f"{section}.{key}", est)
+    for criterion, block in report.get("criteria", {}).items():
+        for key, est in block.items():
+            _row(table, f"{criterion}.{key}", est)
+    out.print(table)
+
+
+def _row(table: Table, name: str, est: Any) -> None:
+    if isinstance(est, dict) and "value" in est:
+        table.add_row(name, f"{est['value']:.3f}", f"[{est['low']:.3f}, {est['high']:.3f}]", str(est["n"]))
+    elif isinstance(est, float):
+        table.add_row(name, f"{est:.3f}", "", "")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agreement")(agreement_command)

@@ -1,0 +1,354 @@
+"""The evaluator registry: versions of named evaluators, a gated promotion, rollback.
+
+A trained model directory (see judgeloop.training) becomes version N of a named evaluator. Exactly one
+version of a name is the champion. A candidate replaces the champion only when, on the same held-out
+human labels that neither model trained on, it is not worse (paired comparison: accuracy difference
+with a bootstrap CI and an exact McNemar test). `force=True` overrides and the override is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from judgeloop.errors import Conflict, InvalidInput, NotFound
+from judgeloop.store import Workspace
+from judgeloop.store.tables import EvaluatorVersionRow, PromotionRow
+from judgeloop.types import utcnow
+
+if TYPE_CHECKING:
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+MODEL_CONFIG = "judgeloop.json"
+MIN_GATE_ROWS = 20
+P_WORSE = 0.10  # a drop this significant (McNemar) refuses promotion
+MAX_DROP = 0.02  # and so does any accuracy drop larger than this, significant or not
+
+
+@dataclass
+class VersionInfo:
+    name: str
+    version: int
+    status: str
+    artifact_path: str | None
+    base_model: str | None
+    method: str | None
+    metrics: dict[str, Any]
+    threshold: float | None
+    temperature: float | None
+    project: str | None = None
+    created_at: str | None = None
+    note: str | None = None
+    heldout_ids: list[Any] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def _info(row: EvaluatorVersionRow, project: str | None = None) -> VersionInfo:
+    return VersionInfo(
+        row.name,
+        row.version,
+        row.status,
+        row.artifact_path,
+        row.base_model,
+        row.method,
+        dict(row.metrics or {}),
+        row.threshold,
+        row.temperature,
+        project,
+        row.created_at.isoformat() if row.created_at else None,
+        row.note,
+        list(row.heldout_ids or []),
+    )
+
+
+def read_model_config(model_dir: str | Path) -> dict[str, Any]:
+    path = Path(model_dir) / MODEL_CONFIG
+    if not path.is_file():
+        raise InvalidInput(
+            f"{model_dir} is not a judgeloop model directory (no {MODEL_CONFIG})", file=str(path)
+        )
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def register(
+    ws: Workspace, name: str, model_dir: str | Path, *, project: str | None = None, note: str | None = None
+) -> VersionInfo:
+    """Add a trained model directory as the next version of `name` (status: candidate)."""
+    if not name or "@" in name:
+        raise InvalidInput(
+            f"evaluator name {name!r} is not allowed", field="name", expected="a name without '@'"
+        )
+    cfg = read_model_config(model_dir)
+    with ws.db() as db:
+        pid = ws.project_id(db, project, create=True) if project else None
+        latest = db.scalar(
+            select(func.max(EvaluatorVersionRow.version)).where(EvaluatorVersionRow.name == name)
+        )
+        row = EvaluatorVersionRow(
+            project_id=pid,
+            name=name,
+            version=(latest or 0) + 1,
+            kind="learned",
+            base_model=cfg.get("base_model"),
+            method=cfg.get("method"),
+            artifact_path=str(Path(model_dir).resolve()),
+            data_hash=cfg.get("data_hash"),
+            label_ids=list(cfg.get("train_ids") or []),
+            heldout_ids=list(cfg.get("heldout_ids") or []),
+            metrics=dict(cfg.get("metrics") or {}),
+            temperature=cfg.get("temperature"),
+            threshold=cfg.get("threshold"),
+            status="candidate",
+            params=dict(cfg.get("params") or {}),
+            note=note,
+        )
+        db.add(row)
+        db.flush()
+        return _info(row, project)
+
+
+def _row(db: Any, name: str, version: int | None) -> EvaluatorVersionRow:
+    q = select(EvaluatorVersionRow).where(EvaluatorVersionRow.name == name)
+    q = (
+        q.where(EvaluatorVersionRow.version == version)
+        if version is not None
+        else q.where(EvaluatorVersionRow.status == "champion")
+    )
+    row = db.scalar(q)
+    if row is None:
+        known = db.scalars(
+            select(EvaluatorVersionRow.version)
+            .where(EvaluatorVersionRow.name == name)
+            .order_by(EvaluatorVersionRow.version)
+        ).all()
+        if not known:
+            names = db.scalars(
+                select(EvaluatorVersionRow.name).distinct().order_by(EvaluatorVersionRow.name)
+            ).all()
+            raise NotFound(f"no evaluator named {name!r}; evaluators: {', '.join(names) or 'none yet'}")
+        what = f"version {version}" if version is not None else "champion"
+        raise NotFound(f"evaluator {name!r} has no {what}; versions: {', '.join(map(str, known))}")
+    return row
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    name, _, version = ref.partition("@")
+    if version and not version.isdigit():
+        raise InvalidInput(
+            f"bad evaluator reference {ref!r}", field="evaluator", expected="name or name@version"
+        )
+    return name, int(version) if version else None
+
+
+def get_version(ws: Workspace, ref: str) -> VersionInfo:
+    """`name` (the champion) or `name@version`."""
+    name, version = parse_ref(ref)
+    with ws.db() as db:
+        return _info(_row(db, name, version))
+
+
+def list_versions(ws: Workspace, name: str | None = None) -> list[VersionInfo]:
+    with ws.db() as db:
+        q = select(EvaluatorVersionRow).order_by(EvaluatorVersionRow.name, EvaluatorVersionRow.version)
+        if name:
+            q = q.where(EvaluatorVersionRow.name == name)
+        return [_info(r) for r in db.scalars(q)]
+
+
+def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
+    with ws.db() as db:
+        rows = db.scalars(select(PromotionRow).where(PromotionRow.name == name).order_by(PromotionRow.id))
+        return [
+            {
+                "action": r.action,
+                "from": r.from_version,
+                "to": r.to_version,
+                "forced": r.forced,
+                "decision": r.decision,
+                "at": r.created_at.isoformat(),
+            }
+            for r in rows
+        ]
+
+
+# --- the promotion gate ----------------------------------------------------------------------
+
+
+def compare_on_heldout(
+    ws: Workspace, project: str, candidate: VersionInfo, champion: VersionInfo
+) -> dict[str, Any]:
+    """Both models on the candidate's held-out human labels that the champion did not train on."""
+    from judgeloop.stats import paired_difference
+
+    with ws.db() as db:
+        champ_train = set(_row(db, champion.name, champion.version).label_ids or [])
+    labelled = {s.id: (s, good) for s, good, _ in ws.labelled_sessions(project)}
+    ids = [i for i in candidate.heldout_ids if i in labelled and i not in champ_train]
+    if len(ids) < MIN_GATE_ROWS:
+        raise Conflict(
+            f"only {len(ids)} held-out human labels are shared by {candidate.ref} and {champion.ref} "
+            f"(need {MIN_GATE_ROWS}); label more sessions or use --force"
+        )
+    pairs = [(labelled[i][0].model_input, labelled[i][0].model_output) for i in ids]
+    truth = [int(labelled[i][1]) for i in ids]
+    new, old = load_version(candidate), load_version(champion)
+    pred_new = (new.predict_proba(pairs) >= new.threshold).astype(int)
+    pred_old = (old.predict_proba(pairs) >= old.threshold).astype(int)
+    result = paired_difference(truth, pred_new, pred_old)
+    result["candidate_accuracy"] = float((pred_new == truth).mean())
+    result["champion_accuracy"] = float((pred_old == truth).mean())
+    return result
+
+
+def gate_decision(comparison: dict[str, Any], require: str = "not_worse") -> tuple[bool, str]:
+    """Whether the candidate may replace the champion, and why (in words)."""
+    diff, p = comparison["diff"], comparison["mcnemar_p"]
+    summary = (
+        f"candidate accuracy {comparison['candidate_accuracy']:.3f} vs champion "
+        f"{comparison['champion_accuracy']:.3f} on {comparison['n']} held-out human labels "
+        f"(difference {diff:+.3f}, 95% CI [{comparison['low']:+.3f}, {comparison['high']:+.3f}], "
+        f"McNemar p={p:.3f})"
+    )
+    if require == "better":
+        ok = diff > 0
+        return ok, summary + ("" if ok else ": not better than the champion")
+    if diff < -MAX_DROP or (diff < 0 and p < P_WORSE):
+        return False, summary + ": worse than the champion"
+    return True, summary
+
+
+def promote(
+    ws: Workspace, ref: str, *, project: str | None = None, force: bool = False, require: str = "not_worse"
+) -> dict[str, Any]:
+    """Make `name@version` the champion if it passes the gate (or `force`). Raises Conflict if refused."""
+    cand = get_version(ws, ref)
+    if cand.version is None or "@" not in ref:
+        raise InvalidInput("promote needs name@version", field="evaluator", expected="name@version")
+    champ = _current_champion(ws, cand.name)
+    decision: dict[str, Any] = {"require": require}
+    if champ is not None and champ.version == cand.version:
+        raise Conflict(f"{cand.ref} is already the champion")
+    if champ is not None and not force:
+        comparison = compare_on_heldout(ws, project or _project_of(ws, cand), cand, champ)
+        ok, why = gate_decision(comparison, require)
+        decision.update(comparison=comparison, reason=why)
+        if not ok:
+            _record(ws, cand.name, champ.version, cand.version, "refused", False, decision)
+            raise Conflict(f"refused to promote {cand.ref} over {champ.ref}: {why}. Use --force to override.")
+    elif champ is not None:
+        decision["reason"] = "forced: the gate was skipped"
+    else:
+        decision["reason"] = "no champion yet"
+    _set_champion(ws, cand.name, cand.version, champ.version if champ else None, "promote", force, decision)
+    return decision
+
+
+def rollback(ws: Workspace, name: str) -> VersionInfo:
+    """Make the previous champion the champion again."""
+    champ = _current_champion(ws, name)
+    if champ is None:
+        raise NotFound(f"evaluator {name!r} has no champion to roll back")
+    previous = [
+        h for h in history(ws, name) if h["action"] in ("promote", "rollback") and h["to"] != champ.version
+    ]
+    if not previous:
+        raise Conflict(f"{champ.ref} has no earlier champion to roll back to")
+    target = previous[-1]["to"]
+    _set_champion(
+        ws, name, target, champ.version, "rollback", False, {"reason": f"rollback from v{champ.version}"}
+    )
+    return get_version(ws, f"{name}@{target}")
+
+
+def _current_champion(ws: Workspace, name: str) -> VersionInfo | None:
+    with ws.db() as db:
+        row = db.scalar(
+            select(EvaluatorVersionRow).where(
+                EvaluatorVersionRow.name == name, EvaluatorVersionRow.status == "champion"
+            )
+        )
+        return _info(row) if row else None
+
+
+def _project_of(ws: Workspace, info: VersionInfo) -> str:
+    from judgeloop.store.tables import ProjectRow
+
+    with ws.db() as db:
+        row = _row(db, info.name, info.version)
+        name = (
+            db.scalar(select(ProjectRow.name).where(ProjectRow.id == row.project_id))
+            if row.project_id
+            else None
+        )
+    if not name:
+        raise InvalidInput(
+            f"{info.ref} is not tied to a project; pass --project to compare on its labels", field="project"
+        )
+    return name
+
+
+def _set_champion(
+    ws: Workspace,
+    name: str,
+    version: int,
+    previous: int | None,
+    action: str,
+    forced: bool,
+    decision: dict[str, Any],
+) -> None:
+    with ws.db() as db:  # one transaction: never zero or two champions
+        for row in db.scalars(select(EvaluatorVersionRow).where(EvaluatorVersionRow.name == name)):
+            if row.version == version:
+                row.status, row.promoted_at = "champion", utcnow()
+            elif row.status == "champion":
+                row.status = "retired"
+        db.add(
+            PromotionRow(
+                name=name,
+                from_version=previous,
+                to_version=version,
+                action=action,
+                forced=forced,
+                decision=decision,
+            )
+        )
+
+
+def _record(
+    ws: Workspace, name: str, old: int | None, new: int, action: str, forced: bool, decision: dict[str, Any]
+) -> None:
+    with ws.db() as db:
+        db.add(
+            PromotionRow(
+                name=name, from_version=old, to_version=new, action=action, forced=forced, decision=decision
+            )
+        )
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def load_version(info: VersionInfo) -> LearnedEvaluator:
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    if not info.artifact_path:
+        raise NotFound(f"{info.ref} has no model directory")
+    model = LearnedEvaluator.load(info.artifact_path)
+    model.name, model.version = info.name, str(info.version)
+    return model
+
+
+def load_evaluator(ref: str, *, db: str | None = None) -> LearnedEvaluator:
+    """A model directory, or `name[@version]` from the registry (the champion when no version)."""
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    if Path(ref).is_dir():
+        return LearnedEvaluator.load(ref)
+    return load_version(get_version(Workspace(db), ref))

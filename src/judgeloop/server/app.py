@@ -1,0 +1,116 @@
+"""The FastAPI application factory. One app serves the API, the review UI and /metrics.
+
+Routers live in `routes_*.py` modules (one concept each) and are included here. Domain errors map to
+HTTP statuses in one place; responses never carry stack traces.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from judgeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from judgeloop.server.auth import Principal, principal_for_token
+from judgeloop.store import Workspace
+
+log = logging.getLogger("judgeloop.server")
+
+
+def get_workspace(request: Request) -> Workspace:
+    return request.app.state.workspace  # type: ignore[no-any-return]
+
+
+WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
+
+
+def get_principal(request: Request) -> Principal:
+    """The caller: a Bearer token, or a signed browser-session cookie (review UI)."""
+    header = request.headers.get("authorization", "")
+    ws = get_workspace(request)
+    if header.lower().startswith("bearer "):
+        return principal_for_token(ws, header[7:].strip())
+    resolver = getattr(request.app.state, "cookie_principal", None)
+    if resolver is not None:
+        principal = resolver(request)
+        if principal is not None:
+            return principal  # type: ignore[no-any-return]
+    raise Unauthorized("missing credentials: send 'Authorization: Bearer TOKEN'")
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if not principal.can(*roles):  # type: ignore[arg-type]
+        raise HTTPException(
+            status_code=403,
+            detail=f"this needs the role {' or '.join(roles)}; the token has {principal.role}",
+        )
+
+
+def _error(status: int, message: str, **extra: object) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": message, **extra})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(InvalidInput)
+    async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
+        return _error(422, str(exc), field=exc.field)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return _error(409, str(exc))
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse(
+            status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"), "message": e.get("msg")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        return _error(422, f"{first['field']}: {first['message']}", field=first["field"], errors=errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _error(500, "internal error")
+
+
+def create_app(db: str | None = None, *, workspace: Workspace | None = None) -> FastAPI:
+    """The judgeloop HTTP app on the workspace at `db` (default: $JUDGELOOP_DB or ./judgeloop.db)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for hook in getattr(app.state, "shutdown_hooks", []):
+            hook()
+
+    app = FastAPI(
+        title="judgeloop",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Guardrail and evaluation API, human review, and monitoring for LLM outputs.",
+    )
+    app.state.workspace = workspace or Workspace(db)
+    app.state.shutdown_hooks = []
+    install_error_handlers(app)
+    from judgeloop.server import routes
+
+    routes.include_all(app)
+    return app
