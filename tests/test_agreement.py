@@ -14,16 +14,30 @@ def ws(tmp_path):
     sessions = ws.add_sessions("p", [Session(model_input=f"q{i}", model_output=f"a{i}") for i in range(20)])
     for i, s in enumerate(sessions):
         ws.add_label("p", Label(session_id=s.id or "", reviewer="ana", good=i < 10))
-        ws.add_label("p", Label(session_id=s.id or "", reviewer="ben", kind="likert",
-                                scores={"accuracy": 5 if i < 10 else 1 + i % 3}))
+        ws.add_label(
+            "p",
+            Label(
+                session_id=s.id or "",
+                reviewer="ben",
+                kind="likert",
+                scores={"accuracy": 5 if i < 10 else 1 + i % 3},
+            ),
+        )
     return ws, sessions
 
 
 def test_binary_agreement_counts_errors_instead_of_dropping(ws):
     ws, sessions = ws
-    verdicts = [Verdict(session_id=s.id, evaluator="judge", label=int(i < 10) if i != 3 else 0,
-                        scores={"accuracy": 5 if i < 10 else 2}, score=1.0 if i < 10 else 0.2)
-                for i, s in enumerate(sessions)]
+    verdicts = [
+        Verdict(
+            session_id=s.id,
+            evaluator="judge",
+            label=int(i < 10) if i != 3 else 0,
+            scores={"accuracy": 5 if i < 10 else 2},
+            score=1.0 if i < 10 else 0.2,
+        )
+        for i, s in enumerate(sessions)
+    ]
     verdicts[19] = Verdict(session_id=sessions[19].id, evaluator="judge", status="error", error="bad json")
     ws.add_verdicts("p", verdicts)
     r = evaluator_agreement(ws, "p", "judge", n_resamples=200)
@@ -37,7 +51,9 @@ def test_binary_agreement_counts_errors_instead_of_dropping(ws):
 def test_latest_verdict_per_session_wins(ws):
     ws, sessions = ws
     ws.add_verdicts("p", [Verdict(session_id=s.id, evaluator="m", label=0) for s in sessions])
-    ws.add_verdicts("p", [Verdict(session_id=s.id, evaluator="m", label=int(i < 10)) for i, s in enumerate(sessions)])
+    ws.add_verdicts(
+        "p", [Verdict(session_id=s.id, evaluator="m", label=int(i < 10)) for i, s in enumerate(sessions)]
+    )
     r = evaluator_agreement(ws, "p", "m", n_resamples=100)
     assert r["binary"]["accuracy"]["value"] == 1.0 and r["binary"]["kappa"]["value"] == 1.0
 

@@ -8,9 +8,9 @@ from judgeloop.cli import main
 
 SEED = (
     "model_input,model_output,good\n"
-    "What's your return window?,\"You can return items within 30 days, free of charge.\",1\n"
-    "\"Line one\nline two, with comma\",\"He said \"\"no\"\"\",0\n"
-    "\"[{\"\"role\"\":\"\"user\"\",\"\"content\"\":\"\"hey\"\"}]\",Hello!,1\n"
+    'What\'s your return window?,"You can return items within 30 days, free of charge.",1\n'
+    '"Line one\nline two, with comma","He said ""no""",0\n'
+    '"[{""role"":""user"",""content"":""hey""}]",Hello!,1\n'
 )
 
 

@@ -22,8 +22,21 @@ def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
 
 @pytest.mark.parametrize(
     "cell,expected",
-    [("1", True), ("0", False), ("TRUE", True), ("FALSE", False), ("good", True), ("Bad", False),
-     ("yes", True), ("no", False), ("", None), ("  ", None), (1, True), (0.0, False), (None, None)],
+    [
+        ("1", True),
+        ("0", False),
+        ("TRUE", True),
+        ("FALSE", False),
+        ("good", True),
+        ("Bad", False),
+        ("yes", True),
+        ("no", False),
+        ("", None),
+        ("  ", None),
+        (1, True),
+        (0.0, False),
+        (None, None),
+    ],
 )
 def test_parse_label_accepts_spreadsheet_values(cell, expected):
     assert parse_label(cell) is expected
@@ -37,9 +50,13 @@ def test_parse_label_rejects_other_values_naming_row_and_field():
 
 def test_seed_csv_with_chat_input_and_extra_columns(tmp_path):
     chat = json.dumps([{"role": "user", "content": "Where is my order?"}])
-    p = write(tmp_path, "seed.csv", "model_input,model_output,good,app_version\n"
-              f"\"{chat.replace(chr(34), chr(34) * 2)}\",Please share your order number.,TRUE,1.2\n"
-              "Hi,Hello!,0,\n")
+    p = write(
+        tmp_path,
+        "seed.csv",
+        "model_input,model_output,good,app_version\n"
+        f'"{chat.replace(chr(34), chr(34) * 2)}",Please share your order number.,TRUE,1.2\n'
+        "Hi,Hello!,0,\n",
+    )
     ds = read_dataset(p)
     assert [r.label.good for r in ds.rows if r.label] == [True, False]
     first = ds.rows[0].session
@@ -61,9 +78,16 @@ def test_column_mapping_and_reference(tmp_path):
         ("badlabel.csv", "model_input,model_output,good\nq,a,1\nq2,a2,7\n", "row 2, field 'good'"),
         ("empty.csv", "", "empty"),
         ("header_only.csv", "model_input,model_output,good\n", "no data rows"),
-        ("broken.jsonl", '{"model_input": "q", "model_output": "a", "good": 1}\n{"model_input": \n',
-         "row 2: broken JSON line"),
-        ("empty_output.csv", "model_input,model_output,good\nq,,1\n", "row 1, field 'model_output': empty cell"),
+        (
+            "broken.jsonl",
+            '{"model_input": "q", "model_output": "a", "good": 1}\n{"model_input": \n',
+            "row 2: broken JSON line",
+        ),
+        (
+            "empty_output.csv",
+            "model_input,model_output,good\nq,,1\n",
+            "row 1, field 'model_output': empty cell",
+        ),
         ("ragged.csv", "model_input,model_output,good\nq,a,1,extra\n", "row 1"),
     ],
 )
@@ -97,20 +121,25 @@ def test_duplicate_declared_ids_are_refused(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".json"])
 def test_write_then_read_round_trip(tmp_path, suffix):
-    rows = [{"model_input": "a,\"b\"\nc", "model_output": "ünï ✓", "good": 1},
-            {"model_input": "x", "model_output": "y", "good": 0}]
+    rows = [
+        {"model_input": 'a,"b"\nc', "model_output": "ünï ✓", "good": 1},
+        {"model_input": "x", "model_output": "y", "good": 0},
+    ]
     p = tmp_path / f"out{suffix}"
     write_records(rows, p, ["model_input", "model_output", "good"])
     back = read_dataset(p)
     assert [(r.session.model_input, r.session.model_output, r.label.good) for r in back.rows if r.label] == [
-        ("a,\"b\"\nc", "ünï ✓", True), ("x", "y", False)]
+        ('a,"b"\nc', "ünï ✓", True),
+        ("x", "y", False),
+    ]
 
 
 def test_hf_dataset_folder(tmp_path):
     from datasets import Dataset
 
     Dataset.from_list([{"model_input": "q", "model_output": "a", "good": 1, "topic": "t"}]).save_to_disk(
-        str(tmp_path / "hf"))
+        str(tmp_path / "hf")
+    )
     ds = read_dataset(tmp_path / "hf")
     assert ds.rows[0].session.metadata == {"topic": "t"} and ds.rows[0].label and ds.rows[0].label.good
 
@@ -119,8 +148,17 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(text.filter(lambda s: s.strip()), text.filter(lambda s: s.strip()),
-                          st.sampled_from(["1", "0", "TRUE", "no", ""])), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.tuples(
+            text.filter(lambda s: s.strip()),
+            text.filter(lambda s: s.strip()),
+            st.sampled_from(["1", "0", "TRUE", "no", ""]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_csv_round_trip_any_text(tmp_path, rows):
     p = tmp_path / "h.csv"
     write_records([{"model_input": a, "model_output": b, "good": g} for a, b, g in rows], p)

@@ -14,19 +14,34 @@ from judgeloop.types import Label, Session, Verdict
 @pytest.fixture
 def seed_csv(tmp_path):
     p = tmp_path / "seed.csv"
-    p.write_text("model_input,model_output,good,failure_tags,reviewer\n"
-                 "Where is order 5?,Please share your order number.,1,,ana\n"
-                 "Can I return shoes?,No returns ever.,0,wrong_policy;rude,ben\n"
-                 "Hi,Hello! How can I help?,TRUE,,ana\n"
-                 "unlabelled q,some answer,,,\n", encoding="utf-8")
+    p.write_text(
+        "model_input,model_output,good,failure_tags,reviewer\n"
+        "Where is order 5?,Please share your order number.,1,,ana\n"
+        "Can I return shoes?,No returns ever.,0,wrong_policy;rude,ben\n"
+        "Hi,Hello! How can I help?,TRUE,,ana\n"
+        "unlabelled q,some answer,,,\n",
+        encoding="utf-8",
+    )
     return p
 
 
 def test_schema_is_created_by_migrations(db_url):
     ws = Workspace(db_url)
     names = set(inspect(ws.engine).get_table_names())
-    assert {"projects", "sessions", "labels", "verdicts", "evaluator_versions", "rubrics", "alembic_version",
-            "queues", "queue_items", "assignments", "tokens", "users"} <= names
+    assert {
+        "projects",
+        "sessions",
+        "labels",
+        "verdicts",
+        "evaluator_versions",
+        "rubrics",
+        "alembic_version",
+        "queues",
+        "queue_items",
+        "assignments",
+        "tokens",
+        "users",
+    } <= names
     with ws.engine.connect() as conn:
         assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
 
@@ -42,7 +57,12 @@ def test_import_is_idempotent_and_counts(db_url, seed_csv):
     first = ws.import_dataset("shop", read_dataset(seed_csv))
     again = ws.import_dataset("shop", read_dataset(seed_csv))
     assert (first.new_sessions, first.new_labels) == (4, 3)
-    assert (again.new_sessions, again.existing_sessions, again.new_labels, again.skipped_labels) == (0, 4, 0, 3)
+    assert (again.new_sessions, again.existing_sessions, again.new_labels, again.skipped_labels) == (
+        0,
+        4,
+        0,
+        3,
+    )
     stats = ws.stats("shop")
     assert (stats["sessions"], stats["labels"], stats["good"], stats["bad"]) == (4, 3, 2, 1)
     assert stats["failure_tags"] == {"wrong_policy": 1, "rude": 1}
@@ -102,8 +122,21 @@ def test_verdicts_round_trip(db_url, seed_csv):
     ws = Workspace(db_url)
     ws.import_dataset("shop", read_dataset(seed_csv))
     sid = ws.sessions("shop")[0].id
-    ws.add_verdicts("shop", [Verdict(session_id=sid, evaluator="m", version="2", label=1, probability=0.8,
-                                     scores={"accuracy": 4}, status="ok", latency_ms=3.5)])
+    ws.add_verdicts(
+        "shop",
+        [
+            Verdict(
+                session_id=sid,
+                evaluator="m",
+                version="2",
+                label=1,
+                probability=0.8,
+                scores={"accuracy": 4},
+                status="ok",
+                latency_ms=3.5,
+            )
+        ],
+    )
     session, labels, verdicts = ws.session_detail("shop", sid or "")
     assert verdicts[0].probability == pytest.approx(0.8) and verdicts[0].scores == {"accuracy": 4}
     assert ws.verdicts("shop", "m@2")[0].session_id == sid

@@ -56,7 +56,7 @@ def evaluator_agreement(
         human = [int(labelled[sid]) for sid in binary]
         pred = [int(verdicts[sid].label or 0) for sid in binary]
         probs = [verdicts[sid].probability for sid in binary]
-        prob = probs if all(p is not None for p in probs) else None
+        prob = [float(p) for p in probs if p is not None] if all(p is not None for p in probs) else None
         report["binary"] = stats.binary_agreement(human, pred, prob, n_resamples=n_resamples)
         right = sum(h == p for h, p in zip(human, pred, strict=True))
         report["binary"]["accuracy_errors_as_wrong"] = right / len(shared) if shared else float("nan")

@@ -10,7 +10,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session as DB
@@ -19,7 +19,7 @@ from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.io import Dataset
 from judgeloop.store.db import make_engine, migrate, resolve_url
 from judgeloop.store.tables import LabelRow, ProjectRow, SessionRow, VerdictRow
-from judgeloop.types import Label, Session, Verdict, content_hash
+from judgeloop.types import Label, LabelKind, PairChoice, Session, Verdict, VerdictStatus, content_hash
 
 
 @dataclass
@@ -51,11 +51,11 @@ def label_from_row(row: LabelRow, uid: str) -> Label:
         id=row.id,
         session_id=uid,
         reviewer=row.reviewer,
-        kind=row.kind,
-        good=row.good,  # type: ignore[arg-type]
+        kind=cast(LabelKind, row.kind),
+        good=row.good,
         scores=row.scores,
-        choice=row.choice,
-        failure_tags=list(row.failure_tags or []),  # type: ignore[arg-type]
+        choice=cast(PairChoice | None, row.choice),
+        failure_tags=list(row.failure_tags or []),
         comment=row.comment,
         queue_id=row.queue_id,
         duration_ms=row.duration_ms,
@@ -78,10 +78,10 @@ def verdict_from_row(row: VerdictRow, uid: str | None) -> Verdict:
         needs_review=row.needs_review,
         rationale=row.rationale,
         raw=row.raw,
-        status=row.status,
+        status=cast(VerdictStatus, row.status),
         error=row.error,
         latency_ms=row.latency_ms,
-        cost=row.cost,  # type: ignore[arg-type]
+        cost=row.cost,
         tokens=row.tokens,
         created_at=row.created_at,
     )
