@@ -23,7 +23,18 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 
-_COMMAND_MODULES = ("data", "models", "evaluators", "agreement", "judge", "generate", "bench", "serve", "loop", "demo")
+_COMMAND_MODULES = (
+    "data",
+    "models",
+    "evaluators",
+    "agreement",
+    "judge",
+    "generate",
+    "bench",
+    "serve",
+    "loop",
+    "demo",
+)
 
 for _name in _COMMAND_MODULES:
     importlib.import_module(f"judgeloop.cli.{_name}").register(app)

@@ -1,0 +1,1 @@
+"""Public benchmarks judgeloop can score: AlpacaEval-style win rates and others."""

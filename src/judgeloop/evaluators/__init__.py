@@ -1,0 +1,1 @@
+"""Evaluators: learned models, LLM judges, reference metrics and programmatic checks."""
