@@ -58,3 +58,21 @@ def _fresh_pg_database():
 @pytest.fixture
 def pg_url(tmp_path: Path):
     yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """Run the `judgeloop` entry point in-process: cli([...]) -> (exit code, stdout + stderr)."""
+    from judgeloop.cli import main
+
+    def run(args: list[str]) -> tuple[int, str]:
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    return run

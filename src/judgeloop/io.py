@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -454,3 +455,15 @@ def _parquet_cell(value: Any) -> Any:
     if isinstance(value, dict) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
         return json.dumps(value, ensure_ascii=False)
     return value
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a text file whole or not at all (temp file beside it, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(p)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,9 +1,397 @@
-"""CLI commands: models."""
+"""CLI commands: `train` (a custom evaluator from human labels) and `evaluate` (score sessions with it)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from judgeloop.cli.options import DbOption
+from judgeloop.errors import InvalidInput
+
+out = Console()
+
+GROUP_COLUMNS = ("group", "prompt_id", "conversation_id", "thread_id")
+
+InputCol = Annotated[str, typer.Option(help="Column with the model input (files only).")]
+OutputCol = Annotated[str, typer.Option(help="Column with the model output (files only).")]
+LabelCol = Annotated[str, typer.Option(help="Column with the good/bad label (files only).")]
+IdCol = Annotated[str | None, typer.Option(help="Column with a stable row id (files only).")]
+
+
+def _read(path: Path, input_col: str, output_col: str, label_col: str | None, id_col: str | None) -> Any:
+    from judgeloop.io import read_dataset
+
+    return read_dataset(path, input_col=input_col, output_col=output_col, label_col=label_col, id_col=id_col)
+
+
+def _group_col(requested: str | None, metadata_keys: set[str]) -> str | None:
+    if requested is not None:
+        if requested in ("", "none"):
+            return None
+        if requested not in metadata_keys:
+            raise InvalidInput(
+                f"no column {requested!r} to group the split by",
+                field="group-col",
+                expected=", ".join(sorted(metadata_keys)) or "a column of the data",
+            )
+        return requested
+    return next((c for c in GROUP_COLUMNS if c in metadata_keys), None)
+
+
+def _examples_from_file(
+    path: Path, cols: tuple[str, str, str, str | None], group_col: str | None
+) -> tuple[list[Any], str | None]:
+    from judgeloop.training import examples_from_rows
+
+    dataset = _read(path, *cols)
+    keys = {k for r in dataset.rows for k in r.session.metadata if not k.startswith("_")}
+    group = _group_col(group_col, keys)
+    return examples_from_rows(dataset.rows, group), group
+
+
+def _examples_from_project(ws: Any, project: str, group_col: str | None) -> tuple[list[Any], str | None]:
+    from judgeloop.training import Example
+
+    labelled = ws.labelled_sessions(project)
+    if not labelled:
+        raise InvalidInput(
+            f"project {project!r} has no sessions with a good/bad label",
+            field="project",
+            expected="a project with binary human labels (judgeloop import, or the review UI)",
+        )
+    keys = {k for s, _, _ in labelled for k in s.metadata if not k.startswith("_")}
+    group = _group_col(group_col, keys)
+    examples = [
+        Example(
+            s.model_input,
+            s.model_output,
+            int(good),
+            None if not group or s.metadata.get(group) is None else str(s.metadata[group]),
+            s.id,
+        )
+        for s, good, _ in labelled
+    ]
+    return examples, group
+
+
+def _params(method: str, epochs: int | None, lr: float | None, batch_size: int | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)):
+        if value is not None:
+            if method == "embedding_head":
+                raise InvalidInput(
+                    f"--{key.replace('_', '-')} applies to fine-tuning only",
+                    field=key,
+                    expected="--method finetune, or leave it out",
+                )
+            params[key] = value
+    return params
+
+
+def print_metrics(result: Any) -> None:
+    """The held-out report of a TrainResult as a table."""
+    from judgeloop.stats import fmt
+
+    m = result.metrics
+    table = Table(title=f"held-out human labels (n={m['n']}) — {result.method}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("95% CI", justify="right")
+    for key, title in (
+        ("accuracy", "accuracy"),
+        ("f1", "F1 (good)"),
+        ("roc_auc", "ROC-AUC"),
+        ("kappa", "Cohen's kappa"),
+    ):
+        est = m.get(key)
+        if isinstance(est, dict):
+            table.add_row(title, fmt(est["value"]), f"[{fmt(est['low'])}, {fmt(est['high'])}]")
+    table.add_row("ECE before → after", f"{fmt(m['ece_before'])} → {fmt(m['ece_after'])}", "")
+    table.add_row("temperature / threshold", f"{result.temperature:.3f} / {result.threshold:.3f}", "")
+    out.print(table)
+    c = m["confusion"]
+    out.print(f"confusion (good = positive): TP {c['tp']}  FP {c['fp']}  TN {c['tn']}  FN {c['fn']}")
+
+
+def _target_error_rule(model_dir: Path, target: float, delta: float, heldout: list[Any]) -> dict[str, Any]:
+    """Certify an automation rule on the held-out rows and write it into judgeloop.json (atomically)."""
+    from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
+    from judgeloop.io import atomic_write_text
+    from judgeloop.risk import calibrate
+
+    ev = LearnedEvaluator.load(model_dir)
+    probs = ev.predict_proba([ex.pair for ex in heldout])
+    rule = calibrate(probs, [ex.label for ex in heldout], target=target, delta=delta, threshold=ev.threshold)
+    data = rule.as_dict()
+    data["review_band"] = list(rule.review_band() or (0.0, 1.0))
+    data["describe"] = rule.describe()
+    config = dict(ev.config, target_error=data)
+    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
+    return data
+
+
+def train_command(
+    data: Annotated[Path | None, typer.Argument(help="A labelled file (any format `import` reads).")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Model directory to write.")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Train on a project's labels.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Registry name (default: the project's name); --project only.")
+    ] = None,
+    base_model: Annotated[
+        str | None, typer.Option(help="Encoder: local folder or hub id (default: bundled MiniLM-L6).")
+    ] = None,
+    method: Annotated[
+        Literal["auto", "embedding_head", "finetune"], typer.Option(help="auto picks by data size.")
+    ] = "auto",
+    test_size: Annotated[float, typer.Option(help="Share of labels held out for measurement.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Split and training seed.")] = 0,
+    group_col: Annotated[
+        str | None,
+        typer.Option(help="Column grouping rows in the split (default: group/prompt_id when present)."),
+    ] = None,
+    threshold: Annotated[
+        str, typer.Option(help="fixed (0.5), accuracy, f1, balanced_accuracy, or a number.")
+    ] = "fixed",
+    target_error: Annotated[
+        float | None,
+        typer.Option("--target-error", help="Certify a review band so auto-decided error ≤ this."),
+    ] = None,
+    delta: Annotated[float, typer.Option(help="With --target-error: allowed failure probability.")] = 0.1,
+    epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Fine-tuning learning rate.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Fine-tuning batch size.")] = None,
+    augment: Annotated[bool, typer.Option(help="Add synthetic negatives (off-topic, cut short).")] = False,
+    promote: Annotated[
+        bool, typer.Option("--promote", help="--project: promote through the gate after training.")
+    ] = False,
+    input_col: InputCol = "model_input",
+    output_col: OutputCol = "model_output",
+    label_col: LabelCol = "good",
+    id_col: IdCol = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train a custom evaluator on human good/bad labels, measure it on held-out labels, save it."""
+    from judgeloop.training import train_evaluator
+    from judgeloop.training.splits import subset
+
+    if (data is None) == (project is None):
+        raise InvalidInput("give either DATA or --project", field="data", expected="one of DATA, --project")
+    ws = None
+    if data is not None:
+        if out_dir is None:
+            raise InvalidInput("--out is required with DATA", field="out", expected="a model directory")
+        examples, group = _examples_from_file(data, (input_col, output_col, label_col, id_col), group_col)
+    else:
+        from judgeloop.store import Workspace
+
+        ws = Workspace(db)
+        examples, group = _examples_from_project(ws, str(project), group_col)
+        name = name or str(project)
+        out_dir = out_dir or Path("judgeloop-models") / name / _stamp()
+    rule: float | str = float(threshold) if _is_number(threshold) else threshold
+    result = train_evaluator(
+        examples,
+        out_dir,
+        base_model=base_model,
+        method=method,
+        test_size=test_size,
+        seed=seed,
+        params=_params(method, epochs, lr, batch_size),
+        threshold=rule,  # type: ignore[arg-type]
+        augment=augment,
+        progress=not as_json,
+        name=name,
+        stable_split=ws is not None,  # project models share held-out rows across retrains
+    )
+    report: dict[str, Any] = {
+        "out": str(result.out_dir),
+        "method": result.method,
+        "group_col": group,
+        "n_train": len(result.train_ids),
+        "n_heldout": len(result.heldout_ids),
+        "train_seconds": round(result.train_seconds, 2),
+        "metrics": result.metrics,
+    }
+    if target_error is not None:
+        keys = set(result.heldout_ids)
+        heldout = subset(examples, [i for i, ex in enumerate(examples) if ex.key in keys])
+        report["target_error"] = _target_error_rule(result.out_dir, target_error, delta, heldout)
+    if ws is not None:
+        report.update(_register(ws, str(project), str(name), result.out_dir, promote))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    out.print(
+        f"trained [bold]{result.method}[/] on {report['n_train']} labels "
+        f"({report['n_heldout']} held out{f', grouped by {group}' if group else ''}) "
+        f"in {result.train_seconds:.1f}s → [bold]{result.out_dir}[/]"
+    )
+    print_metrics(result)
+    if target_error is not None:
+        out.print(f"target error {target_error:.1%}: {report['target_error']['describe']}")
+    for line in report.get("registry", []):
+        out.print(line)
+
+
+def _register(ws: Any, project: str, name: str, model_dir: Path, promote: bool) -> dict[str, Any]:
+    from judgeloop import registry
+    from judgeloop.errors import Conflict
+
+    info = registry.register(ws, name, model_dir, project=project)
+    lines = [f"registered [bold]{info.ref}[/] (candidate)"]
+    champion = next((v for v in registry.list_versions(ws, name) if v.status == "champion"), None)
+    status = "candidate"
+    if champion is None or promote:
+        try:
+            decision = registry.promote(ws, info.ref, project=project)
+            status = "champion"
+            lines.append(f"promoted {info.ref} to champion: {decision.get('reason', 'first version')}")
+        except Conflict as exc:
+            lines.append(f"not promoted: {exc}")
+    else:
+        lines.append(f"champion is {champion.ref}; promote with: judgeloop evaluators promote {info.ref}")
+    return {"evaluator": info.ref, "status": status, "registry": lines}
+
+
+def _stamp() -> str:
+    from judgeloop.types import utcnow
+
+    return utcnow().strftime("%Y%m%d-%H%M%S")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def evaluate_command(
+    data: Annotated[
+        Path | None, typer.Argument(help="Sessions to score (any format `import` reads).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model directory or registry name[@version].")
+    ] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Predictions file (.jsonl).")] = None,
+    project: Annotated[
+        str | None,
+        typer.Option("--project", "-p", help="Score a project's sessions; verdicts go to the store."),
+    ] = None,
+    only_new: Annotated[
+        bool, typer.Option("--only-new", help="--project: skip sessions this version already scored.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(help="Rows per forward pass.")] = 64,
+    input_col: InputCol = "model_input",
+    output_col: OutputCol = "model_output",
+    label_col: LabelCol = "good",
+    id_col: IdCol = None,
+    db: DbOption = None,
+) -> None:
+    """Score sessions with a custom evaluator: a file → predictions JSONL, or a project → verdicts."""
+    from judgeloop.registry import load_evaluator
+
+    if (data is None) == (project is None):
+        raise InvalidInput("give either DATA or --project", field="data", expected="one of DATA, --project")
+    if project is not None and model is None:
+        model = project  # the project's evaluator of the same name (its champion)
+    if model is None:
+        raise InvalidInput(
+            "--model is required with DATA", field="model", expected="a model directory or name"
+        )
+    evaluator = load_evaluator(model, db=db)
+    if data is not None:
+        if out_path is None:
+            raise InvalidInput("--out is required with DATA", field="out", expected="a .jsonl path")
+        _evaluate_file(evaluator, data, out_path, batch_size, (input_col, output_col, label_col, id_col))
+    else:
+        _evaluate_project(evaluator, str(project), db, batch_size, only_new)
+
+
+def _has_column(path: Path, column: str) -> bool:
+    from judgeloop.io import read_records
+
+    records = read_records(path)
+    return any(column in r for r in records[:1])
+
+
+def _evaluate_file(
+    evaluator: Any, path: Path, out_path: Path, batch_size: int, cols: tuple[str, str, str, str | None]
+) -> None:
+    from judgeloop.io import atomic_write_text
+    from judgeloop.stats import binary_agreement
+
+    input_col, output_col, label_col, id_col = cols
+    label = label_col if _has_column(path, label_col) else None
+    dataset = _read(path, input_col, output_col, label, id_col)
+    pairs = [(r.session.model_input, r.session.model_output) for r in dataset.rows]
+    verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
+    lines, truth, pred = [], [], []
+    for r, v in zip(dataset.rows, verdicts, strict=True):
+        row = {
+            "row": r.row,
+            "id": r.session.id,
+            "label": v.label,
+            "probability": round(float(v.probability), 6),
+            "needs_review": v.needs_review,
+            "evaluator": evaluator.ref,
+        }
+        if r.label is not None and r.label.good is not None:
+            row["human"] = int(r.label.good)
+            truth.append(int(r.label.good))
+            pred.append(v.label)
+        lines.append(json.dumps(row, ensure_ascii=False))
+    atomic_write_text(out_path, "\n".join(lines) + ("\n" if lines else ""))
+    review = sum(v.needs_review for v in verdicts)
+    out.print(f"scored {len(verdicts)} rows with {evaluator.ref} → [bold]{out_path}[/]")
+    if review:
+        out.print(
+            f"{review} rows ({review / len(verdicts):.1%}) need human review (outside the certified band)"
+        )
+    if truth and len(set(truth)) > 1:
+        agree = binary_agreement(truth, pred, n_resamples=1000)
+        acc, kappa = agree["accuracy"], agree["kappa"]
+        out.print(
+            f"agreement with the file's {len(truth)} human labels: accuracy {acc['value']:.3f} "
+            f"[{acc['low']:.3f}, {acc['high']:.3f}], kappa {kappa['value']:.3f}"
+        )
+
+
+def _evaluate_project(evaluator: Any, project: str, db: str | None, batch_size: int, only_new: bool) -> None:
+    from judgeloop.store import Workspace
+
+    ws = Workspace(db)
+    sessions = ws.sessions(project)
+    if only_new:
+        done = {
+            v.session_id
+            for v in ws.verdicts(project, evaluator.ref if evaluator.version else evaluator.name)
+            if v.version == evaluator.version
+        }
+        sessions = [s for s in sessions if s.id not in done]
+    verdicts = evaluator.evaluate(
+        [(s.model_input, s.model_output) for s in sessions],
+        session_ids=[s.id for s in sessions],
+        batch_size=batch_size,
+        progress=True,
+    )
+    ws.add_verdicts(project, verdicts)
+    good = sum(v.label == 1 for v in verdicts)
+    out.print(
+        f"stored {len(verdicts)} verdicts of {evaluator.ref} in project [bold]{project}[/]"
+        + (f": pass rate {good / len(verdicts):.1%}" if verdicts else "")
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (filled in as the capability lands)."""
+    app.command("train")(train_command)
+    app.command("evaluate")(evaluate_command)

@@ -1,0 +1,148 @@
+"""A trained custom evaluator, loaded from its model directory, ready to score sessions.
+
+    ev = judgeloop.load_evaluator("models/support")          # or "support@3" from the registry
+    ev.evaluate_llm_session("Where is my order?", "It ships Monday.")   -> Verdict(label, probability…)
+    ev.predict_proba([(input, output), ...])                  -> calibrated P(good), one per pair
+
+Probabilities are temperature-scaled (the temperature fitted at training time); the label is
+`P(good) >= threshold`. When the model was trained with `--target-error`, sessions whose probability
+falls in the certified review band get `needs_review=True`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgeloop.errors import InvalidInput
+from judgeloop.types import ModelInput, Verdict
+
+MODEL_CONFIG = "judgeloop.json"
+DEFAULT_BATCH = 64
+
+
+class LearnedEvaluator:
+    """A fitted pair classifier plus its calibration (temperature, threshold, review band)."""
+
+    kind = "learned"
+
+    def __init__(self, model: Any, config: dict[str, Any], path: Path | None = None) -> None:
+        self.model = model
+        self.config = config
+        self.path = path
+        self.name: str = str(config.get("name") or (path.name if path else "learned"))
+        self.version: str | None = None
+        self.temperature = float(config.get("temperature") or 1.0)
+        threshold = config.get("threshold")
+        self.threshold = 0.5 if threshold is None else float(threshold)
+        self.review_band = _review_band(config)
+
+    # --- loading ------------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LearnedEvaluator:
+        """Load a model directory written by `judgeloop train` (judgeloop.json + HF weights)."""
+        from judgeloop.training.methods import method_class
+
+        path = Path(directory)
+        cfg_path = path / MODEL_CONFIG
+        if not cfg_path.is_file():
+            raise InvalidInput(
+                f"{path} is not a judgeloop model directory (no {MODEL_CONFIG})",
+                file=str(path),
+                expected="a folder written by `judgeloop train`",
+            )
+        try:
+            config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"{cfg_path} is not valid JSON: {exc.msg}", file=str(cfg_path)) from None
+        method = config.get("method")
+        if not isinstance(method, str):
+            raise InvalidInput(f"{cfg_path} names no method", file=str(cfg_path), field="method")
+        model = method_class(method).load(path, config.get("params") or {})
+        return cls(model, config, path)
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+    def predict_proba(
+        self, pairs: Sequence[tuple[ModelInput, str]], batch_size: int = DEFAULT_BATCH, progress: bool = False
+    ) -> np.ndarray:
+        """Calibrated P(good) for each (model_input, model_output) pair."""
+        from judgeloop.training.calibration import sigmoid
+
+        pairs = list(pairs)
+        if not pairs:
+            return np.zeros(0)
+        if len(pairs) <= batch_size or not progress:
+            logits = self.model.decision_function(pairs)
+        else:
+            from tqdm.auto import tqdm
+
+            parts = []
+            for start in tqdm(range(0, len(pairs), batch_size * 4), desc="scoring", unit="batch"):
+                parts.append(self.model.decision_function(pairs[start : start + batch_size * 4]))
+            logits = np.concatenate(parts)
+        return np.asarray(sigmoid(np.asarray(logits, dtype=float) / self.temperature))
+
+    def needs_review(self, probability: float) -> bool:
+        if self.review_band is None:
+            return False
+        low, high = self.review_band
+        return low < probability < high
+
+    def verdict(
+        self, probability: float, latency_ms: float | None = None, session_id: str | None = None
+    ) -> Verdict:
+        return Verdict(
+            session_id=session_id,
+            evaluator=self.name,
+            version=self.version,
+            label=int(probability >= self.threshold),
+            probability=float(probability),
+            threshold=self.threshold,
+            needs_review=self.needs_review(probability),
+            latency_ms=latency_ms,
+        )
+
+    def evaluate_llm_session(
+        self, model_input: ModelInput, model_output: str, session_id: str | None = None
+    ) -> Verdict:
+        """The seed's `evaluate_llm_session`, with a probability: one session → one Verdict."""
+        started = time.perf_counter()
+        p = float(self.predict_proba([(model_input, model_output)])[0])
+        return self.verdict(p, round((time.perf_counter() - started) * 1000, 3), session_id)
+
+    def evaluate(
+        self,
+        rows: Iterable[tuple[ModelInput, str]],
+        session_ids: Sequence[str | None] | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        progress: bool = False,
+    ) -> list[Verdict]:
+        """Verdicts for many pairs (latency is the batch time per row)."""
+        pairs = list(rows)
+        ids = list(session_ids) if session_ids is not None else [None] * len(pairs)
+        started = time.perf_counter()
+        probs = self.predict_proba(pairs, batch_size=batch_size, progress=progress)
+        per_row = (time.perf_counter() - started) * 1000 / max(1, len(pairs))
+        return [self.verdict(float(p), round(per_row, 3), sid) for p, sid in zip(probs, ids, strict=True)]
+
+    def __repr__(self) -> str:
+        return f"LearnedEvaluator({self.ref!r}, method={self.config.get('method')!r})"
+
+
+def _review_band(config: dict[str, Any]) -> tuple[float, float] | None:
+    rule = config.get("target_error")
+    if isinstance(rule, dict) and isinstance(rule.get("review_band"), list | tuple):
+        low, high = rule["review_band"]
+        return float(low), float(high)
+    return None

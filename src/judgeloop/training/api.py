@@ -1,0 +1,257 @@
+"""`train_evaluator`: labelled examples in, a calibrated, measured, saved evaluator out.
+
+Phases: check the rows → split off held-out rows → pick the method → fit (with a calibration slice
+that the model does not train on) → temperature and threshold → measure on the held-out human labels
+→ save atomically (a normal HF model folder + judgeloop.json + README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgeloop.errors import InvalidInput
+from judgeloop.training.calibration import (
+    ThresholdRule,
+    calibration_report,
+    choose_threshold,
+    fit_temperature,
+    sigmoid,
+)
+from judgeloop.training.examples import Example, as_example, data_hash, labels_of, pairs_of, validate_examples
+from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
+from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model
+from judgeloop.training.report import heldout_metrics, library_versions, model_card
+from judgeloop.training.saving import atomic_directory
+from judgeloop.training.splits import heldout_split, subset
+from judgeloop.types import utcnow
+
+MODEL_CONFIG = "judgeloop.json"
+FORMAT = "judgeloop-evaluator/1"
+AUTO_FINETUNE_FROM = 1000  # training rows; below it embedding_head wins (BENCHMARKS.md, issue 3)
+CALIBRATION_FRACTION = 0.1
+
+
+@dataclass
+class TrainResult:
+    """What `train_evaluator` produced: where it is saved and how well it agrees with humans."""
+
+    out_dir: Path
+    method: str
+    metrics: dict[str, Any]
+    calibration: dict[str, Any]
+    temperature: float
+    threshold: float
+    data_hash: str
+    train_ids: list[str]
+    heldout_ids: list[str]
+    train_seconds: float
+    config: dict[str, Any] = field(repr=False)
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.metrics["accuracy"]["value"])
+
+
+def choose_method(method: str, n_train: int) -> str:
+    """`auto` → embedding_head below AUTO_FINETUNE_FROM training rows, else finetune."""
+    if method == "auto":
+        return "finetune" if n_train >= AUTO_FINETUNE_FROM else "embedding_head"
+    if method not in METHOD_NAMES:
+        raise InvalidInput(
+            f"unknown method {method!r}", field="method", expected=", ".join(("auto",) + METHOD_NAMES)
+        )
+    return method
+
+
+def train_evaluator(
+    examples: Iterable[Example | tuple[Any, str, Any] | dict[str, Any]],
+    out_dir: str | Path,
+    base_model: str | Path | None = None,
+    method: str = "auto",
+    test_size: float = 0.2,
+    seed: int = 0,
+    *,
+    params: dict[str, Any] | None = None,
+    threshold: ThresholdRule | float = "fixed",
+    augment: bool = False,
+    progress: bool = True,
+    name: str | None = None,
+    stable_split: bool = False,
+) -> TrainResult:
+    """Train, calibrate, measure on held-out human labels and save an evaluator to `out_dir`.
+
+    `params` are the method's hyperparameters (see EmbeddingHead / FineTune); `threshold` is 'fixed'
+    (0.5), a metric to maximise on the calibration slice ('accuracy', 'f1', 'balanced_accuracy') or a
+    number. `stable_split` holds rows out by a hash of their group or id (see `heldout_split`), so
+    models retrained on a growing label set share held-out rows. Raises InvalidInput for unusable
+    rows or a base model that is not an encoder."""
+    rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]
+    validate_examples(rows)
+    base = resolve_base_model(base_model)
+    check_encoder(base)
+    train_idx, test_idx = heldout_split(rows, test_size, seed, stable=stable_split)
+    train, test = subset(rows, train_idx), subset(rows, test_idx)
+    chosen = choose_method(method, len(train))
+    estimator = _estimator(chosen, base, seed, params, progress)
+    started = time.perf_counter()
+    cal_logits, cal_labels = _fit(estimator, train, seed, augment)
+    seconds = time.perf_counter() - started
+    temperature = fit_temperature(cal_logits, cal_labels)
+    cut = _threshold(threshold, sigmoid(cal_logits / temperature), cal_labels)
+    test_logits = estimator.decision_function(pairs_of(test))
+    metrics = heldout_metrics(labels_of(test), test_logits, temperature, cut)
+    calibration = calibration_report(cal_logits, cal_labels, temperature)
+    config = _config(
+        rows,
+        train,
+        test,
+        chosen,
+        base,
+        estimator,
+        temperature,
+        cut,
+        metrics,
+        calibration,
+        seconds,
+        extra={
+            "augment": augment,
+            "threshold_rule": threshold,
+            "test_size": test_size,
+            "seed": seed,
+            "name": name,
+            "stable": stable_split,
+        },
+    )
+    out = save_model(estimator, out_dir, config)
+    return TrainResult(
+        out,
+        chosen,
+        metrics,
+        calibration,
+        temperature,
+        cut,
+        config["data_hash"],
+        config["train_ids"],
+        config["heldout_ids"],
+        seconds,
+        config,
+    )
+
+
+def _estimator(
+    method: str, base: str, seed: int, params: dict[str, Any] | None, progress: bool
+) -> PairClassifier:
+    settings: dict[str, Any] = {"base_model": base, **(params or {})}
+    if method == "finetune":
+        settings.setdefault("seed", seed)
+        settings.setdefault("progress", progress)
+    return make_method(method, **settings)
+
+
+def _fit(
+    estimator: PairClassifier, train: list[Example], seed: int, augment: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fit, and return logits and labels of calibration rows the fitted model did not train on."""
+    from judgeloop.training.augment import augment_examples
+
+    if estimator.method == "embedding_head":
+        fit_rows = augment_examples(train, seed) if augment else train
+        estimator.fit(pairs_of(fit_rows), labels_of(fit_rows))
+        oof = estimator.oof_decision_function(pairs_of(train), labels_of(train), seed=seed)  # type: ignore[attr-defined]
+        return oof, np.asarray(labels_of(train))
+    fit_idx, cal_idx = heldout_split(train, CALIBRATION_FRACTION, seed + 1)
+    fit_rows, cal_rows = subset(train, fit_idx), subset(train, cal_idx)
+    if augment:
+        fit_rows = augment_examples(fit_rows, seed)
+    cal_pairs, cal_labels = pairs_of(cal_rows), labels_of(cal_rows)
+    estimator.fit(pairs_of(fit_rows), labels_of(fit_rows), eval_set=(cal_pairs, cal_labels))  # type: ignore[call-arg]
+    return estimator.decision_function(cal_pairs), np.asarray(cal_labels)
+
+
+def _threshold(rule: ThresholdRule | float, probabilities: np.ndarray, labels: np.ndarray) -> float:
+    if isinstance(rule, int | float) and not isinstance(rule, bool):
+        if not 0.0 < float(rule) < 1.0:
+            raise InvalidInput(f"threshold {rule!r} is not in (0, 1)", field="threshold", expected="e.g. 0.5")
+        return float(rule)
+    if rule not in ("fixed", "accuracy", "f1", "balanced_accuracy"):
+        raise InvalidInput(
+            f"unknown threshold rule {rule!r}",
+            field="threshold",
+            expected="fixed, accuracy, f1, balanced_accuracy or a number in (0, 1)",
+        )
+    return choose_threshold(probabilities, labels, rule)
+
+
+def _config(
+    rows: list[Example],
+    train: list[Example],
+    test: list[Example],
+    method: str,
+    base: str,
+    estimator: PairClassifier,
+    temperature: float,
+    threshold: float,
+    metrics: dict[str, Any],
+    calibration: dict[str, Any],
+    seconds: float,
+    extra: dict[str, Any],
+) -> dict[str, Any]:
+    history = getattr(estimator, "history_", None)
+    return {
+        "format": FORMAT,
+        "name": extra["name"],
+        "method": method,
+        "base_model": base,
+        "params": {k: v for k, v in estimator.saved_params().items() if k != "progress"},
+        "labels": {"0": "bad", "1": "good"},
+        "temperature": temperature,
+        "threshold": threshold,
+        "threshold_rule": extra["threshold_rule"],
+        "augment": extra["augment"],
+        "split": {
+            "test_size": extra["test_size"],
+            "seed": extra["seed"],
+            "stable": extra["stable"],
+            "grouped": any(r.group for r in rows),
+        },
+        "data_hash": data_hash(rows),
+        "n_train": len(train),
+        "n_heldout": len(test),
+        "train_ids": [ex.key for ex in train],
+        "heldout_ids": [ex.key for ex in test],
+        "metrics": {
+            "heldout": metrics,
+            "calibration": calibration,
+            "train": {"seconds": round(seconds, 3), "history": history or []},
+        },
+        "created_at": utcnow().isoformat(),
+        "versions": library_versions(),
+    }
+
+
+def save_model(estimator: PairClassifier, out_dir: str | Path, config: dict[str, Any]) -> Path:
+    """Write the model folder atomically: weights + tokenizer, judgeloop.json, README.md."""
+    target = Path(out_dir)
+    config = {**config, "name": config.get("name") or target.resolve().name}
+    with atomic_directory(target) as tmp, quiet_transformers():
+        estimator.save(tmp)
+        (tmp / "README.md").write_text(model_card(config), encoding="utf-8")
+        (tmp / MODEL_CONFIG).write_text(
+            json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8"
+        )
+    return target.resolve()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -1,0 +1,131 @@
+"""Tokenising sessions for the encoder: (input, output) as a PAIR, with dynamic padding.
+
+The output is what is judged, so it is kept whole when it fits and the input is truncated instead
+(`only_first`). A chat input is rendered to `role: content` lines and truncated from the left, so the
+last turns survive; a plain-text input keeps its beginning. Truncation and padding are done here on the
+fast (Rust) tokenizer, not by padding every row to a fixed length.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgeloop.types import ModelInput, input_text
+
+DEFAULT_MAX_LENGTH = 256
+MIN_INPUT_TOKENS = 32  # an output longer than the budget is cut so the input keeps at least this much
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One tokenised row: token ids and segment ids (no padding)."""
+
+    ids: list[int]
+    type_ids: list[int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def render_input(model_input: ModelInput) -> tuple[str, str]:
+    """The input as text, and which end to keep when it must be cut ('end' for chats, else 'start')."""
+    if isinstance(model_input, str):
+        return model_input, "start"
+    return input_text(model_input), "end"
+
+
+class PairEncoder:
+    """Turns (input, output) pairs or single texts into padded id arrays for a BERT-style encoder."""
+
+    def __init__(self, tokenizer: Any, max_length: int = DEFAULT_MAX_LENGTH) -> None:
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        backend.no_padding()  # some tokenizer.json files carry a fixed padding/truncation: drop them
+        backend.no_truncation()
+        self.backend = backend
+        self.max_length = int(
+            min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
+        )
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.uses_type_ids = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> PairEncoder:
+        from transformers import AutoTokenizer
+
+        return cls(AutoTokenizer.from_pretrained(str(path)), max_length)
+
+    def encode_pairs(self, inputs: Sequence[ModelInput], outputs: Sequence[str]) -> list[Encoded]:
+        rendered = [render_input(x) for x in inputs]
+        firsts = self.backend.encode_batch([text for text, _ in rendered], add_special_tokens=False)
+        seconds = self.backend.encode_batch(list(outputs), add_special_tokens=False)
+        budget = self.max_length - self.backend.num_special_tokens_to_add(True)
+        encoded = []
+        for first, second, (_, keep) in zip(firsts, seconds, rendered, strict=True):
+            out_room = budget - min(len(first.ids), MIN_INPUT_TOKENS)
+            if len(second.ids) > out_room:
+                second.truncate(max(out_room, 1), direction="right")
+            in_room = budget - len(second.ids)
+            if len(first.ids) > in_room:
+                first.truncate(max(in_room, 0), direction="left" if keep == "end" else "right")
+            row = self.backend.post_process(first, second, add_special_tokens=True)
+            encoded.append(Encoded(list(row.ids), list(row.type_ids)))
+        return encoded
+
+    def encode_texts(self, texts: Sequence[ModelInput]) -> list[Encoded]:
+        rendered = [render_input(x) for x in texts]
+        budget = self.max_length - self.backend.num_special_tokens_to_add(False)
+        encoded = []
+        for enc, (_, keep) in zip(
+            self.backend.encode_batch([t for t, _ in rendered], add_special_tokens=False),
+            rendered,
+            strict=True,
+        ):
+            if len(enc.ids) > budget:
+                enc.truncate(budget, direction="left" if keep == "end" else "right")
+            row = self.backend.post_process(enc, None, add_special_tokens=True)
+            encoded.append(Encoded(list(row.ids), list(row.type_ids)))
+        return encoded
+
+    def collate(self, rows: Sequence[Encoded]) -> dict[str, np.ndarray]:
+        """Pad to the longest row of this batch (never to max_length)."""
+        width = max(len(r) for r in rows)
+        ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        types = np.zeros((len(rows), width), dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = r.ids
+            types[i, : len(r)] = r.type_ids
+            mask[i, : len(r)] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if self.uses_type_ids:
+            batch["token_type_ids"] = types
+        return batch
+
+
+def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices in batches of similar length (for inference: least padding)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random, group: int = 50
+) -> list[list[int]]:
+    """Training batches: shuffle, sort within mega-batches of `group` batches, shuffle batch order."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    span = batch_size * group
+    batches: list[list[int]] = []
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start : start + span], key=lambda i: lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches

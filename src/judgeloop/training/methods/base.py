@@ -1,0 +1,113 @@
+"""The contract every training method follows (scikit-learn's estimator contract, on session pairs).
+
+`__init__` stores hyperparameters only; `fit(X, y)` learns (state in attributes ending in `_`) and
+returns self; X is a sequence of (model_input, model_output) pairs and y the 0/1 labels (1 = good).
+`decision_function` gives the logit of "good", `predict_proba` the (n, 2) probabilities [bad, good],
+`predict` the labels. Each method saves to and loads from a model directory.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from judgeloop.errors import InvalidInput, NotFittedError
+from judgeloop.training.examples import Pair
+
+
+class PairClassifier:
+    """Base class: parameter plumbing, the fitted check, and predict/predict_proba from the logit."""
+
+    method: ClassVar[str] = "base"
+    fitted_attribute: ClassVar[str] = "model_"
+    classes_ = np.array([0, 1])
+
+    # --- hyperparameters ----------------------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        signature = inspect.signature(cls.__init__)
+        return [p for p in signature.parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> PairClassifier:
+        valid = set(self._param_names())
+        for key, value in params.items():
+            if key not in valid:
+                raise InvalidInput(
+                    f"{type(self).__name__} has no parameter {key!r}",
+                    field=key,
+                    expected=", ".join(sorted(valid)),
+                )
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _check_param(self, name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            raise InvalidInput(
+                f"The {name!r} parameter of {type(self).__name__} must be {expected}. "
+                f"Got {getattr(self, name)!r} instead.",
+                field=name,
+                expected=expected,
+            )
+
+    # --- fitted state -------------------------------------------------------------------------
+
+    def check_is_fitted(self) -> None:
+        if getattr(self, self.fitted_attribute, None) is None:
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet: call 'fit' first.")
+
+    # --- prediction ---------------------------------------------------------------------------
+
+    def fit(self, X: Sequence[Pair], y: Sequence[int]) -> PairClassifier:
+        raise NotImplementedError
+
+    def decision_function(self, X: Sequence[Pair]) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, X: Sequence[Pair]) -> np.ndarray:
+        """(n, 2): P(bad), P(good) (uncalibrated: temperature scaling is applied by the evaluator)."""
+        from judgeloop.training.calibration import sigmoid
+
+        p = sigmoid(self.decision_function(X))
+        return np.stack([1.0 - p, p], axis=1)
+
+    def predict(self, X: Sequence[Pair]) -> np.ndarray:
+        return (self.decision_function(X) >= 0.0).astype(int)
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, directory: Path, params: dict[str, Any] | None = None) -> PairClassifier:
+        raise NotImplementedError
+
+    def saved_params(self) -> dict[str, Any]:
+        """Hyperparameters as JSON-able values, for judgeloop.json."""
+        out = {}
+        for key, value in self.get_params().items():
+            out[key] = str(value) if isinstance(value, Path) else value
+        return out
+
+
+def check_xy(X: Sequence[Pair], y: Sequence[int]) -> np.ndarray:
+    labels = np.asarray(y, dtype=int)
+    if len(X) != len(labels):
+        raise InvalidInput(
+            f"{len(X)} pairs but {len(labels)} labels", field="y", expected="one label per pair"
+        )
+    if len(labels) == 0 or set(np.unique(labels).tolist()) - {0, 1}:
+        raise InvalidInput("labels must be 0/1 and not empty", field="y", expected="1 (good) or 0 (bad)")
+    return labels

@@ -1,0 +1,269 @@
+"""`finetune`: full fine-tuning of a cross-encoder (AutoModelForSequenceClassification) on the pairs.
+
+A plain torch loop: dynamic padding, length-grouped batches, AdamW with linear warmup and decay, a
+validation slice checked after every epoch (the best epoch is kept; training stops after `patience`
+epochs without improvement). `num_layers=k` keeps only the encoder's first k layers before training: a
+smaller, faster student for the inference path.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgeloop.training.encoding import (
+    DEFAULT_MAX_LENGTH,
+    Encoded,
+    PairEncoder,
+    length_grouped_batches,
+    sorted_batches,
+)
+from judgeloop.training.examples import Pair
+from judgeloop.training.methods.base import PairClassifier, check_xy
+from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model, set_threads
+
+LABELS = {0: "bad", 1: "good"}
+
+
+class FineTune(PairClassifier):
+    """Fine-tuned cross-encoder over (input, output) pairs (see the module docstring)."""
+
+    method = "finetune"
+
+    def __init__(
+        self,
+        base_model: str | Path | None = None,
+        num_layers: int | None = None,
+        lr: float = 5e-5,
+        epochs: int = 3,
+        batch_size: int = 16,
+        warmup_ratio: float = 0.1,
+        weight_decay: float = 0.01,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        patience: int = 1,
+        seed: int = 0,
+        progress: bool = True,
+        num_threads: int | None = None,
+    ) -> None:
+        self.base_model = base_model
+        self.num_layers = num_layers
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.max_length = max_length
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.seed = seed
+        self.progress = progress
+        self.num_threads = num_threads
+
+    def _check_params(self) -> None:
+        self._check_param("lr", isinstance(self.lr, int | float) and 0 < self.lr <= 1, "a float in (0, 1]")
+        self._check_param("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "an int >= 1")
+        self._check_param(
+            "batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an int >= 1"
+        )
+        self._check_param(
+            "num_layers",
+            self.num_layers is None or isinstance(self.num_layers, int) and self.num_layers >= 1,
+            "None or an int >= 1",
+        )
+        self._check_param("validation_fraction", 0 <= self.validation_fraction < 1, "a float in [0, 1)")
+
+    # --- model --------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = resolve_base_model(self.base_model)
+        config = check_encoder(path)
+        set_threads(self.num_threads)
+        torch.manual_seed(self.seed)
+        extra: dict[str, Any] = {}
+        layers = getattr(config, "num_hidden_layers", None)
+        if self.num_layers is not None and layers is not None and self.num_layers < layers:
+            extra["num_hidden_layers"] = self.num_layers
+        with quiet_transformers():
+            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+            self.model_ = AutoModelForSequenceClassification.from_pretrained(
+                path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, **extra
+            )
+        self.encoder_ = PairEncoder(self.tokenizer_, self.max_length)
+
+    # --- learning -----------------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Sequence[Pair],
+        y: Sequence[int],
+        eval_set: tuple[Sequence[Pair], Sequence[int]] | None = None,
+    ) -> FineTune:
+        """Train; `eval_set` (pairs, labels) is the validation slice, else one is carved from X."""
+        self._check_params()
+        labels = check_xy(X, y)
+        self._build()
+        rows = self._encode(X)
+        if eval_set is None and self.early_stopping and self.validation_fraction > 0:
+            train_idx, val_idx = _carve(labels, self.validation_fraction, self.seed)
+            val_rows, val_labels = [rows[i] for i in val_idx], labels[val_idx]
+            rows, labels = [rows[i] for i in train_idx], labels[train_idx]
+        elif eval_set is not None:
+            val_rows, val_labels = self._encode(eval_set[0]), check_xy(eval_set[0], eval_set[1])
+        else:
+            val_rows, val_labels = [], np.zeros(0, dtype=int)
+        self.history_ = self._train(rows, labels, val_rows, val_labels)
+        self.model_.eval()
+        return self
+
+    def _train(
+        self, rows: list[Encoded], labels: np.ndarray, val_rows: list[Encoded], val_labels: np.ndarray
+    ) -> list[dict[str, float]]:
+        import torch
+        from tqdm.auto import tqdm
+
+        rng = random.Random(self.seed)
+        steps_per_epoch = math.ceil(len(rows) / self.batch_size)
+        optimizer, scheduler = self._optimizer(steps_per_epoch * self.epochs)
+        lengths = [len(r) for r in rows]
+        target = torch.as_tensor(labels, dtype=torch.long)
+        history: list[dict[str, float]] = []
+        best: tuple[float, dict[str, Any]] | None = None
+        bar = tqdm(
+            total=steps_per_epoch * self.epochs, desc="fine-tuning", disable=not self.progress, unit="step"
+        )
+        for epoch in range(self.epochs):
+            self.model_.train()
+            total = 0.0
+            for batch in length_grouped_batches(lengths, self.batch_size, rng):
+                loss = self._step(rows, batch, target, optimizer, scheduler)
+                total += loss
+                bar.update(1)
+                bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}")
+            record = {"epoch": epoch + 1, "train_loss": total / steps_per_epoch}
+            if len(val_rows):
+                record.update(self._validate(val_rows, val_labels))
+                if best is None or record["val_loss"] < best[0]:
+                    best = (record["val_loss"], copy.deepcopy(self.model_.state_dict()))
+            history.append(record)
+            if best is not None and _stalled(history, self.patience):
+                break
+        bar.close()
+        if best is not None:
+            self.model_.load_state_dict(best[1])
+        return history
+
+    def _optimizer(self, total_steps: int) -> tuple[Any, Any]:
+        import torch
+
+        decay = [
+            p for n, p in self.model_.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n
+        ]
+        no_decay = [p for n, p in self.model_.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+        optimizer = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=self.lr,
+        )
+        warmup = max(1, int(self.warmup_ratio * total_steps))
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+        return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+    def _step(
+        self, rows: list[Encoded], batch: list[int], target: Any, optimizer: Any, scheduler: Any
+    ) -> float:
+        import torch
+
+        arrays = self.encoder_.collate([rows[i] for i in batch])
+        logits = self.model_(**{k: torch.from_numpy(v) for k, v in arrays.items()}).logits
+        loss = torch.nn.functional.cross_entropy(logits, target[batch])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return float(loss.detach())
+
+    def _validate(self, rows: list[Encoded], labels: np.ndarray) -> dict[str, float]:
+        from judgeloop.training.calibration import nll
+
+        z = self._logits(rows)
+        return {"val_loss": nll(z, labels), "val_accuracy": float(np.mean((z >= 0).astype(int) == labels))}
+
+    # --- prediction ---------------------------------------------------------------------------
+
+    def _encode(self, X: Sequence[Pair]) -> list[Encoded]:
+        return self.encoder_.encode_pairs([x for x, _ in X], [o for _, o in X])
+
+    def _logits(self, rows: list[Encoded], batch_size: int = 64) -> np.ndarray:
+        import torch
+
+        self.model_.eval()
+        out = np.zeros(len(rows))
+        with torch.inference_mode():
+            for batch in sorted_batches([len(r) for r in rows], batch_size):
+                arrays = self.encoder_.collate([rows[i] for i in batch])
+                logits = self.model_(**{k: torch.from_numpy(v) for k, v in arrays.items()}).logits.float()
+                out[batch] = (logits[:, 1] - logits[:, 0]).numpy()
+        return out
+
+    def decision_function(self, X: Sequence[Pair]) -> np.ndarray:
+        self.check_is_fitted()
+        return self._logits(self._encode(X)) if len(X) else np.zeros(0)
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        self.check_is_fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.model_.save_pretrained(directory)
+        self.tokenizer_.save_pretrained(directory)
+
+    @classmethod
+    def load(cls, directory: Path, params: dict[str, Any] | None = None) -> FineTune:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        known = set(cls._param_names())
+        model = cls(**{k: v for k, v in (params or {}).items() if k in known})
+        set_threads(model.num_threads)
+        with quiet_transformers():
+            model.tokenizer_ = AutoTokenizer.from_pretrained(str(directory))
+            model.model_ = AutoModelForSequenceClassification.from_pretrained(str(directory)).eval()
+        model.encoder_ = PairEncoder(model.tokenizer_, model.max_length)
+        return model
+
+
+def _carve(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified validation slice (at least one row of each class when possible)."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for value in (0, 1):
+        idx = np.flatnonzero(labels == value)
+        rng.shuffle(idx)
+        k = min(max(1, int(round(fraction * len(idx)))), len(idx) - 1) if len(idx) > 1 else 0
+        val.extend(idx[:k].tolist())
+        train.extend(idx[k:].tolist())
+    return np.array(sorted(train)), np.array(sorted(val))
+
+
+def _stalled(history: list[dict[str, float]], patience: int) -> bool:
+    losses = [h["val_loss"] for h in history if "val_loss" in h]
+    if len(losses) <= patience:
+        return False
+    best_at = int(np.argmin(losses))
+    return len(losses) - 1 - best_at >= patience

@@ -1,0 +1,96 @@
+"""Held-out metrics of a trained evaluator, and its model card (README.md)."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from judgeloop.stats import binary_agreement, expected_calibration_error, fmt
+from judgeloop.training.calibration import nll, sigmoid
+
+
+def heldout_metrics(
+    y: Sequence[int], logits: np.ndarray, temperature: float, threshold: float, n_resamples: int = 1000
+) -> dict[str, Any]:
+    """Agreement with the held-out human labels (bootstrap CIs), confusion, ECE/NLL before and after."""
+    t = np.asarray(y, dtype=int)
+    z = np.asarray(logits, dtype=float)
+    prob = sigmoid(z / temperature)
+    pred = (prob >= threshold).astype(int)
+    out = binary_agreement(t, pred, prob, n_resamples=n_resamples)
+    out.update(
+        threshold=float(threshold),
+        temperature=float(temperature),
+        ece_before=expected_calibration_error(t, sigmoid(z)),
+        ece_after=expected_calibration_error(t, prob),
+        nll_before=nll(z, t, 1.0),
+        nll_after=nll(z, t, temperature),
+        base_rate_good=float(t.mean()) if len(t) else float("nan"),
+    )
+    return out
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in ("judgeloop", "torch", "transformers", "tokenizers", "scikit-learn", "numpy", "onnxruntime"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _row(name: str, est: Any) -> str:
+    if isinstance(est, dict):
+        return f"| {name} | {fmt(est['value'])} | [{fmt(est['low'])}, {fmt(est['high'])}] |"
+    return f"| {name} | {fmt(est)} | |"
+
+
+def model_card(config: dict[str, Any]) -> str:
+    """README.md for a model directory: what it is, how well it agrees with humans, and its limits."""
+    m = config["metrics"]["heldout"]
+    c = m["confusion"]
+    lines = [
+        f"# {config.get('name') or 'judgeloop evaluator'}",
+        "",
+        "A judgeloop custom evaluator: it reads a model input and a model output and gives P(good),",
+        "learned from human good/bad labels. Load it with `judgeloop.load_evaluator(PATH)`.",
+        "",
+        f"- method: `{config['method']}`; base model: `{config['base_model']}`",
+        f"- trained on {config['n_train']} labelled rows; data snapshot sha256 `{config['data_hash'][:16]}…`",
+        f"- decision threshold {config['threshold']:.3f} on P(good), temperature {config['temperature']:.3f}",
+        f"- created {config['created_at']}",
+        "",
+        f"## Agreement with {m['n']} held-out human labels",
+        "",
+        "| metric | value | 95% CI (bootstrap) |",
+        "|---|---|---|",
+        _row("accuracy", m["accuracy"]),
+        _row("F1 (good)", m["f1"]),
+        _row("Cohen's kappa", m["kappa"]),
+        _row("ROC-AUC", m.get("roc_auc", float("nan"))),
+        _row("ECE before calibration", m["ece_before"]),
+        _row("ECE after calibration", m["ece_after"]),
+        "",
+        f"Confusion (good = positive): TP {c['tp']}, FP {c['fp']}, TN {c['tn']}, FN {c['fn']}.",
+        "",
+        "## Intended use",
+        "",
+        "Scoring sessions like the ones it was trained on (same task, prompts and output style), as a",
+        "guardrail or to triage outputs for human review. The held-out rows it was measured on are listed",
+        "in `judgeloop.json` (`heldout_ids`) so that a challenger can be compared on the same rows.",
+        "",
+        "## Limits",
+        "",
+        "- It learns what the labelled rows show, nothing more: outputs unlike the training data, new",
+        "  tasks or a shifted label policy need new labels and a new measurement.",
+        "- The figures above come from one held-out split; the CIs show their sampling noise only.",
+        "- Inputs longer than the encoder's window are truncated (the output is kept; chat inputs keep",
+        "  their last turns).",
+        "",
+    ]
+    return "\n".join(lines)
