@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from judgeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from judgeloop.server.auth import Principal, principal_for_token
+from judgeloop.server.settings import ServeSettings
 from judgeloop.store import Workspace
 
 log = logging.getLogger("judgeloop.server")
@@ -34,7 +35,9 @@ def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     ws = get_workspace(request)
     if header.lower().startswith("bearer "):
-        return principal_for_token(ws, header[7:].strip())
+        cached = getattr(request.app.state, "token_cache", None)  # see server/auth_cache.py
+        token = header[7:].strip()
+        return cached.principal(token) if cached is not None else principal_for_token(ws, token)
     resolver = getattr(request.app.state, "cookie_principal", None)
     if resolver is not None:
         principal = resolver(request)
@@ -92,8 +95,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal error")
 
 
-def create_app(db: str | None = None, *, workspace: Workspace | None = None) -> FastAPI:
-    """The judgeloop HTTP app on the workspace at `db` (default: $JUDGELOOP_DB or ./judgeloop.db)."""
+def create_app(
+    db: str | None = None, *, workspace: Workspace | None = None, settings: ServeSettings | None = None
+) -> FastAPI:
+    """The judgeloop HTTP app on the workspace at `db` (default: $JUDGELOOP_DB or ./judgeloop.db).
+
+    `settings` (limits, model refresh, batching) default to `ServeSettings()` read from JUDGELOOP_* env vars.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +117,7 @@ def create_app(db: str | None = None, *, workspace: Workspace | None = None) -> 
     )
     app.state.workspace = workspace or Workspace(db)
     app.state.shutdown_hooks = []
+    app.state.serve_settings = settings or ServeSettings()
     install_error_handlers(app)
     from judgeloop.server import routes
 

@@ -1,0 +1,278 @@
+"""Loaded evaluator versions, and which one is each name's champion right now.
+
+Models are cached by (name, version). A champion pointer per name is checked against the registry at
+most every `refresh_s` seconds; when another version became the champion (a `judgeloop evaluators
+promote` in another process, or the API), the new model loads in the background while the old one
+keeps serving, then the pointer is replaced in one assignment. A request takes the pointer once and
+finishes on that model, so a swap never fails an in-flight request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from judgeloop.errors import JudgeloopError
+from judgeloop.registry import VersionInfo, load_version, parse_ref, read_model_config
+from judgeloop.server import catalog
+from judgeloop.server.catalog import ProjectScope, VersionRecord
+from judgeloop.store import Workspace
+from judgeloop.types import Verdict
+
+log = logging.getLogger("judgeloop.server")
+Loader = Callable[[VersionInfo], Any]
+
+
+class ModelUnavailable(JudgeloopError):
+    """No verdict can be given now: the model could not be loaded or run, or the server is overloaded."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """One evaluator version in memory, with what a verdict needs from its config."""
+
+    name: str
+    version: int
+    project_id: int | None
+    evaluator: Any  # LearnedEvaluator: predict_proba(pairs), threshold
+    threshold: float
+    review_band: tuple[float, float] | None = None
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.name, self.version)
+
+    def needs_review(self, probability: float) -> bool:
+        if self.review_band is None:
+            return False
+        low, high = self.review_band
+        return low <= probability <= high
+
+    def verdict(self, probability: float, seconds: float, session_id: str | None = None) -> Verdict:
+        return Verdict(
+            session_id=session_id,
+            evaluator=self.name,
+            version=str(self.version),
+            label=int(probability >= self.threshold),
+            probability=probability,
+            threshold=self.threshold,
+            needs_review=self.needs_review(probability),
+            latency_ms=round(seconds * 1000, 3),
+        )
+
+    def error_verdict(self, error: str, session_id: str | None = None) -> Verdict:
+        return Verdict(
+            session_id=session_id, evaluator=self.name, version=str(self.version), status="error", error=error
+        )
+
+
+def review_band(config: dict[str, Any]) -> tuple[float, float] | None:
+    """The "send to humans" probability band of a model config: `review_band: [lo, hi]` (also accepted
+    inside a `target_error` object, or as its `low`/`high` pair)."""
+    for source in (config, config.get("target_error")):
+        if not isinstance(source, dict):
+            continue
+        band = source.get("review_band")
+        if band is None and "low" in source and "high" in source:
+            band = (source["low"], source["high"])
+        if isinstance(band, list | tuple) and len(band) == 2:
+            low, high = float(band[0]), float(band[1])
+            if low <= high:
+                return (low, high)
+    return None
+
+
+@dataclass
+class _Pointer:
+    model: LoadedModel
+    checked: float
+
+
+class ModelCache:
+    """Thread-safe cache of loaded models and champion pointers (see the module docstring)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        *,
+        refresh_s: float = 2.0,
+        max_models: int = 4,
+        loader: Loader | None = None,
+        on_swap: Callable[[LoadedModel, LoadedModel], None] | None = None,
+    ) -> None:
+        self.ws, self.refresh_s, self.max_models = ws, refresh_s, max_models
+        self._loader: Loader = loader or load_version
+        self._on_swap = on_swap
+        self._models: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
+        self._champions: dict[str, _Pointer] = {}
+        self._defaults: dict[int, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+        self._load_locks: dict[tuple[str, int], threading.Lock] = {}
+        self._pending: set[tuple[str, int]] = set()
+        self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeloop-model-load")
+
+    def close(self) -> None:
+        self._background.shutdown(wait=False, cancel_futures=True)
+
+    # --- resolution ---------------------------------------------------------------------------
+
+    def resolve(self, scope: ProjectScope, ref: str | None = None) -> LoadedModel:
+        """The model for `name`, `name@version`, or (None) the project's default evaluator."""
+        name, version = parse_ref(ref or self.default_ref(scope))
+        if version is None:
+            return self.champion(scope, name)
+        return self.version(scope, name, version)
+
+    def peek(self, scope: ProjectScope, ref: str | None = None) -> LoadedModel | None:
+        """`resolve` when it needs no registry look-up (fresh pointers only), else None. Never blocks."""
+        now = time.monotonic()
+        if ref is None:
+            cached = self._defaults.get(scope.project_id)
+            if cached is None or now - cached[1] >= self.refresh_s:
+                return None
+            ref = cached[0]
+        name, _, version = ref.partition("@")
+        if not version:
+            pointer = self._champions.get(name)
+            found = pointer.model if pointer is not None and now - pointer.checked < self.refresh_s else None
+        else:
+            found = self._models.get((name, int(version))) if version.isdigit() else None
+        return found if found is not None and found.project_id in (None, scope.project_id) else None
+
+    def default_ref(self, scope: ProjectScope) -> str:
+        cached = self._defaults.get(scope.project_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < self.refresh_s:
+            return cached[0]
+        ref = catalog.default_ref(self.ws, scope)
+        self._defaults[scope.project_id] = (ref, now)
+        return ref
+
+    def champion(self, scope: ProjectScope, name: str) -> LoadedModel:
+        fresh = self.peek(scope, name)
+        if fresh is not None:
+            return fresh
+        pointer = self._champions.get(name)
+        now = time.monotonic()
+        record = catalog.lookup(self.ws, scope, name, None)
+        current = self._models.get((name, record.info.version))
+        if current is None and pointer is not None and pointer.model.version == record.info.version:
+            current = pointer.model  # unchanged (its cache entry may have been evicted)
+        if current is None and pointer is not None and pointer.model.project_id in (None, scope.project_id):
+            pointer.checked = now  # keep serving the old champion while the new one loads
+            self._load_in_background(scope, record)
+            return pointer.model
+        current = current or self._load(record)
+        self._point(name, current, now)
+        return current
+
+    def version(self, scope: ProjectScope, name: str, version: int) -> LoadedModel:
+        found = self.peek(scope, f"{name}@{version}")
+        if found is not None:
+            return found
+        return self._load(catalog.lookup(self.ws, scope, name, version))
+
+    def invalidate(self, name: str | None = None) -> None:
+        """Check the registry again at the next request (all names, or one)."""
+        for key, pointer in list(self._champions.items()):
+            if name is None or key == name:
+                pointer.checked = float("-inf")
+        self._defaults.clear()
+
+    def refresh(self, scope: ProjectScope, name: str) -> LoadedModel:
+        """Load the current champion of `name` now and point to it (used right after a promotion)."""
+        record = catalog.lookup(self.ws, scope, name, None)
+        model = self._models.get((name, record.info.version)) or self._load(record)
+        self._point(name, model, time.monotonic())
+        self._defaults.clear()
+        return model
+
+    def warm(self) -> list[str]:
+        """Load every champion now (at server start), so no request waits for a model load.
+        Returns the versions loaded; one that fails to load is logged and left for the first request."""
+        done = []
+        for record in catalog.all_champions(self.ws):
+            try:
+                model = self._load(record)
+            except ModelUnavailable as exc:
+                log.warning("not preloaded: %s", exc)
+                continue
+            self._point(record.info.name, model, time.monotonic())
+            done.append(record.info.ref)
+        return done
+
+    def loaded(self) -> list[tuple[str, int]]:
+        return list(self._models)
+
+    # --- loading ------------------------------------------------------------------------------
+
+    def _point(self, name: str, model: LoadedModel, now: float) -> None:
+        old = self._champions.get(name)
+        self._champions[name] = _Pointer(model, now)  # one assignment: the swap
+        if old is not None and old.model.key != model.key:
+            log.info("champion of %s is now version %s (was %s)", name, model.version, old.model.version)
+            if self._on_swap is not None:
+                self._on_swap(old.model, model)
+
+    def _load_in_background(self, scope: ProjectScope, record: VersionRecord) -> None:
+        key = (record.info.name, record.info.version)
+        with self._lock:
+            if key in self._pending:
+                return
+            self._pending.add(key)
+
+        def job() -> None:
+            try:
+                model = self._load(record)
+                still = catalog.lookup(self.ws, scope, record.info.name, None).info.version
+                if still == record.info.version:
+                    self._point(record.info.name, model, time.monotonic())
+            except Exception:
+                log.exception("could not load %s; the old champion keeps serving", record.info.ref)
+            finally:
+                with self._lock:
+                    self._pending.discard(key)
+
+        self._background.submit(job)
+
+    def _load(self, record: VersionRecord) -> LoadedModel:
+        key = (record.info.name, record.info.version)
+        with self._lock:
+            lock = self._load_locks.setdefault(key, threading.Lock())
+        with lock:  # one load per version, however many requests ask at once
+            found = self._models.get(key)
+            if found is not None:
+                return found
+            model = self._build(record)
+            with self._lock:
+                self._models[key] = model
+                while len(self._models) > self.max_models:
+                    self._models.popitem(last=False)  # in-flight users keep their reference
+            return model
+
+    def _build(self, record: VersionRecord) -> LoadedModel:
+        info = record.info
+        started = time.perf_counter()
+        try:
+            evaluator = self._loader(info)
+            config = read_model_config(info.artifact_path) if info.artifact_path else {}
+        except JudgeloopError as exc:
+            raise ModelUnavailable(f"{info.ref} could not be loaded: {exc}") from exc
+        except Exception as exc:
+            log.exception("loading %s failed", info.ref)
+            raise ModelUnavailable(f"{info.ref} could not be loaded ({type(exc).__name__})") from exc
+        threshold = getattr(evaluator, "threshold", None)
+        threshold = float(threshold if threshold is not None else info.threshold or 0.5)
+        log.info("loaded %s in %.1f s", info.ref, time.perf_counter() - started)
+        return LoadedModel(
+            info.name, info.version, record.project_id, evaluator, threshold, review_band(config)
+        )
+
+
+__all__ = ["LoadedModel", "ModelCache", "ModelUnavailable", "review_band"]

@@ -1,0 +1,111 @@
+"""What the API routes share in one app: settings, metrics, the model cache, the inference thread and the
+background scorer. Built once per app by `install(app)` (idempotent), stopped by the app's shutdown hooks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from judgeloop.server.app import get_principal
+from judgeloop.server.auth import Principal
+from judgeloop.server.auth_cache import TokenCache
+from judgeloop.server.batcher import Batcher
+from judgeloop.server.limits import BodySizeLimit
+from judgeloop.server.metrics import MetricsMiddleware, ServerMetrics
+from judgeloop.server.model_cache import LoadedModel, ModelCache, ModelUnavailable
+from judgeloop.server.scoring import BackgroundScorer
+from judgeloop.server.settings import ServeSettings
+from judgeloop.store import Workspace
+
+
+@dataclass
+class Runtime:
+    settings: ServeSettings
+    metrics: ServerMetrics
+    cache: ModelCache
+    batcher: Batcher
+    scorer: BackgroundScorer
+
+    def close(self) -> None:
+        self.scorer.close()
+        self.batcher.close()
+        self.cache.close()
+
+
+def build_runtime(ws: Workspace, settings: ServeSettings) -> Runtime:
+    metrics = ServerMetrics()
+
+    def swapped(old: LoadedModel, new: LoadedModel) -> None:
+        metrics.model_swaps.labels(new.name).inc()
+
+    cache = ModelCache(
+        ws, refresh_s=settings.champion_refresh_s, max_models=settings.model_cache_size, on_swap=swapped
+    )
+    batcher = Batcher(
+        window_s=settings.batch_window_ms / 1000,
+        max_size=settings.max_batch_size,
+        on_batch=metrics.batch_size.observe,
+    )
+    scorer = BackgroundScorer(ws, cache, batcher, metrics, max_pending=settings.scoring_queue_size)
+    return Runtime(settings, metrics, cache, batcher, scorer)
+
+
+def install(app: FastAPI) -> Runtime:
+    """Create the app's runtime, middleware and error mapping once; later calls return the same one."""
+    existing = getattr(app.state, "serve", None)
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    settings = getattr(app.state, "serve_settings", None) or ServeSettings()
+    app.state.serve_settings = settings
+    runtime = build_runtime(app.state.workspace, settings)
+    app.state.serve = runtime
+    app.state.token_cache = TokenCache(app.state.workspace, ttl_s=settings.auth_cache_s)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)  # outermost: counts 413s too
+
+    @app.exception_handler(ModelUnavailable)
+    async def _unavailable(_: Request, exc: ModelUnavailable) -> JSONResponse:
+        return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "1"})
+
+    app.state.shutdown_hooks.append(runtime.close)
+    return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop to resolve it
+    return request.app.state.serve  # type: ignore[no-any-return]
+
+
+async def get_workspace_async(request: Request) -> Workspace:
+    return request.app.state.workspace  # type: ignore[no-any-return]
+
+
+async def get_principal_async(request: Request) -> Principal:
+    """`CurrentPrincipal` for async routes: a cached token answers on the event loop, anything else
+    (first use, cookies, errors) goes through `get_principal` on the thread pool."""
+    header = request.headers.get("authorization", "")
+    cache: TokenCache | None = getattr(request.app.state, "token_cache", None)
+    if cache is not None and header.lower().startswith("bearer "):
+        found = cache.peek(header[7:].strip())
+        if found is not None:
+            return found
+    return await run_in_threadpool(get_principal, request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+AsyncWorkspaceDep = Annotated[Workspace, Depends(get_workspace_async)]
+AsyncPrincipal = Annotated[Principal, Depends(get_principal_async)]
+
+__all__ = [
+    "AsyncPrincipal",
+    "AsyncWorkspaceDep",
+    "Runtime",
+    "RuntimeDep",
+    "build_runtime",
+    "get_runtime",
+    "install",
+]

@@ -1,0 +1,170 @@
+"""What the /v1 routes do, without HTTP (the guardrail itself is in guardrail.py): logging traffic,
+labels, the evaluator catalog, project settings and promotion. Everything acts within the caller's project.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from judgeloop import registry
+from judgeloop.errors import NotFound
+from judgeloop.server import catalog
+from judgeloop.server.auth import Principal, hash_token
+from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope, Scope
+from judgeloop.server.runtime import Runtime
+from judgeloop.server.schemas import (
+    LabelIn,
+    PromoteIn,
+    SessionIn,
+    SessionLogged,
+    SessionsLogged,
+    SettingsIn,
+)
+from judgeloop.server.scoring import is_sampled
+from judgeloop.store import Workspace
+from judgeloop.store.tables import TokenRow
+from judgeloop.types import Label, Session
+
+SAMPLE_RATE = "sample_rate"
+
+
+def scope_of(principal: ProjectScope) -> Scope:
+    return Scope(principal.project, principal.project_id)
+
+
+# --- production traffic and labels -----------------------------------------------------------
+
+
+def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[SessionIn]) -> SessionsLogged:
+    """Store every session; queue the sampled share (by project `sample_rate`) for background scoring."""
+    stored = ws.add_sessions(
+        scope.project,
+        [
+            Session(
+                id=s.id,
+                model_input=s.model_input,
+                model_output=s.model_output,
+                output_b=s.output_b,
+                reference=s.reference,
+                metadata=s.metadata,
+                source=s.source or "api:sessions",
+            )
+            for s in items
+        ],
+    )
+    rate = float(ws.project_settings(scope.project).get(SAMPLE_RATE) or 0.0)
+    flags = [is_sampled(s.id or "", rate) for s in stored]
+    chosen = [s for s, flag in zip(stored, flags, strict=True) if flag]
+    queued = rt.scorer.enqueue(scope_of(scope), chosen)
+    return SessionsLogged(
+        stored=len(stored),
+        sampled=len(chosen),
+        queued=queued,
+        sessions=[SessionLogged(id=s.id or "", sampled=f) for s, f in zip(stored, flags, strict=True)],
+    )
+
+
+def add_label(ws: Workspace, principal: Principal, body: LabelIn) -> Label:
+    data = body.model_dump()
+    data["reviewer"] = body.reviewer or principal.name
+    return ws.add_label(principal.project, Label(**data))
+
+
+def session_detail(ws: Workspace, scope: ProjectScope, uid: str) -> dict[str, Any]:
+    session, labels, verdicts = ws.session_detail(scope.project, uid)
+    return {
+        **session.model_dump(mode="json"),
+        "labels": [x.model_dump(mode="json") for x in labels],
+        "verdicts": [v.model_dump(mode="json") for v in verdicts],
+    }
+
+
+# --- evaluators and settings -----------------------------------------------------------------
+
+
+def list_evaluators(rt: Runtime, ws: Workspace, scope: ProjectScope) -> list[dict[str, Any]]:
+    """Every version the project may use, with its status and held-out metrics."""
+    try:
+        default: str | None = catalog.default_ref(ws, scope)
+    except Exception:
+        default = None
+    loaded = set(rt.cache.loaded())
+    out = []
+    for rec in catalog.visible_versions(ws, scope):
+        info = rec.info
+        is_default = default in (info.name, info.ref) and (info.status == "champion" or default == info.ref)
+        out.append(
+            {
+                "name": info.name,
+                "version": info.version,
+                "ref": info.ref,
+                "status": info.status,
+                "default": is_default,
+                "method": info.method,
+                "base_model": info.base_model,
+                "threshold": info.threshold,
+                "metrics": info.metrics.get("heldout", info.metrics),
+                "project": info.project,
+                "created_at": info.created_at,
+                "loaded": (info.name, info.version) in loaded,
+            }
+        )
+    return out
+
+
+def _own_project(scope: ProjectScope, project: str) -> None:
+    if project != scope.project:
+        raise NotFound(f"no project {project!r} for this token")
+
+
+def project_settings(ws: Workspace, scope: ProjectScope, project: str) -> dict[str, Any]:
+    _own_project(scope, project)
+    return ws.project_settings(project)
+
+
+def update_settings(
+    rt: Runtime, ws: Workspace, scope: ProjectScope, project: str, body: SettingsIn
+) -> dict[str, Any]:
+    _own_project(scope, project)
+    changes = {k: getattr(body, k) for k in body.model_fields_set}
+    if changes.get(DEFAULT_EVALUATOR):
+        catalog.check_ref(ws, scope, changes[DEFAULT_EVALUATOR])
+    settings = ws.update_project_settings(project, **changes)
+    rt.cache.invalidate()
+    return settings
+
+
+def promote(rt: Runtime, ws: Workspace, scope: ProjectScope, name: str, body: PromoteIn) -> dict[str, Any]:
+    """The gated registry promotion; this server then serves the new champion at once."""
+    record = catalog.lookup(ws, scope, name, body.version)
+    decision = registry.promote(
+        ws, record.info.ref, project=scope.project, force=body.force, require=body.require
+    )
+    model = rt.cache.refresh(scope, name)
+    return {"champion": f"{model.name}@{model.version}", "decision": decision}
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def revoke_token(ws: Workspace, token: str) -> None:
+    """Revoke a token (given in plain text); it stops working at once."""
+    with ws.db() as db:
+        row = db.scalar(select(TokenRow).where(TokenRow.token_hash == hash_token(token)))
+        if row is None:
+            raise NotFound("no such token")
+        row.revoked = True
+
+
+__all__ = [
+    "add_label",
+    "list_evaluators",
+    "log_sessions",
+    "project_settings",
+    "promote",
+    "revoke_token",
+    "session_detail",
+    "update_settings",
+]
