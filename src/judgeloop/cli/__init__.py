@@ -32,6 +32,7 @@ _COMMAND_MODULES = (
     "generate",
     "bench",
     "serve",
+    "review",
     "loop",
     "demo",
 )

@@ -6,7 +6,16 @@ import importlib
 
 from fastapi import FastAPI
 
-ROUTE_MODULES: tuple[str, ...] = ("health",)
+ROUTE_MODULES: tuple[str, ...] = (
+    "health",
+    "guardrail",
+    "traffic",
+    "evaluators",
+    "metrics",
+    "queues",
+    "review",
+    "review_admin",
+)
 
 
 def include_all(app: FastAPI) -> None:
