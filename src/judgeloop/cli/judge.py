@@ -1,9 +1,197 @@
-"""CLI commands: judge."""
+"""CLI commands: `judgeloop judge` (an LLM grades a file of sessions against a rubric) and
+`judgeloop llm serve` (the local model behind an OpenAI-compatible HTTP API)."""
 
 from __future__ import annotations
 
+import csv
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+from rich.console import Console
+
+from judgeloop.errors import InvalidInput, JudgeloopError
+
+if TYPE_CHECKING:
+    from judgeloop.llm.runner import Runner
+    from judgeloop.types import Session, Verdict
+
+out = Console()
+err = Console(stderr=True)
+INPUT_FIELD, OUTPUT_FIELD = "model_input", "model_output"
+
+llm_app = typer.Typer(
+    name="llm", help="LLM clients and the local OpenAI-compatible server.", no_args_is_help=True
+)
+
+
+# --- input: one small function, to be swapped for judgeloop.io -----------------------------------
+
+
+def read_sessions(path: Path) -> list[Session]:
+    """Sessions from a CSV or JSONL file with model_input, model_output and optional reference / id."""
+    from judgeloop.types import Session
+
+    if not path.is_file():
+        raise InvalidInput("no such file", file=str(path), expected="a CSV or JSONL file")
+    if path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows: list[Any] = list(csv.DictReader(fh))
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        rows = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InvalidInput(f"not JSON: {exc.msg}", file=str(path), row=n) from None
+    else:
+        raise InvalidInput("unknown file type", file=str(path), expected="a .csv or .jsonl file")
+    sessions = []
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise InvalidInput("not an object", file=str(path), row=n, expected="a JSON object per line")
+        for key in (INPUT_FIELD, OUTPUT_FIELD):
+            if not isinstance(row.get(key), str | list) or not row.get(key):
+                raise InvalidInput("missing or empty", file=str(path), row=n, field=key, expected="a text")
+        sid = str(row["id"]) if row.get("id") not in (None, "") else str(n)
+        reference = row.get("reference") or None
+        sessions.append(
+            Session(id=sid, model_input=row[INPUT_FIELD], model_output=row[OUTPUT_FIELD], reference=reference)
+        )
+    return sessions
+
+
+# --- judge ------------------------------------------------------------------------------------------
+
+
+def verdict_line(verdict: Verdict) -> dict[str, Any]:
+    return {
+        "id": verdict.session_id,
+        **verdict.model_dump(
+            include={
+                "scores",
+                "score",
+                "label",
+                "rationale",
+                "status",
+                "error",
+                "raw",
+                "latency_ms",
+                "tokens",
+                "cost",
+            }
+        ),
+        "evaluator": verdict.evaluator,
+        "version": verdict.version,
+    }
+
+
+def _run(judge: Any, sessions: list[Session], out_path: Path, chunk: int) -> list[Verdict]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    verdicts: list[Verdict] = []
+    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8") as fh, Progress(*columns, console=err) as bar:
+        task = bar.add_task("judge", total=len(sessions))
+        for start in range(0, len(sessions), chunk):
+            batch = judge.evaluate(sessions[start : start + chunk])
+            for verdict in batch:
+                fh.write(json.dumps(verdict_line(verdict), ensure_ascii=False) + "\n")
+            fh.flush()
+            verdicts += batch
+            bar.advance(task, len(batch))
+    return verdicts
+
+
+def _summary(verdicts: list[Verdict], runner: Runner, out_path: Path) -> None:
+    n_ok = sum(v.status == "ok" for v in verdicts)
+    usage = runner.usage
+    cost = f"${usage.cost_usd:.4f}" + (
+        f" (+{usage.unpriced_calls} unpriced calls)" if usage.unpriced_calls else ""
+    )
+    out.print(
+        f"{len(verdicts)} judged: {n_ok} ok, {len(verdicts) - n_ok} error; "
+        f"{usage.calls} calls ({usage.cached} cached, {usage.retries} retries), "
+        f"{usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens, cost {cost}"
+    )
+    passed = [v.label for v in verdicts if v.status == "ok"]
+    if passed:
+        out.print(
+            f"pass rate {sum(1 for p in passed if p) / len(passed):.1%} of ok verdicts; wrote {out_path}"
+        )
+    else:
+        out.print(f"wrote {out_path}")
+
+
+def judge_command(
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV or JSONL with model_input, model_output, optional reference.")
+    ] = None,
+    rubric: Annotated[
+        str, typer.Option(help="A built-in rubric name (seed, helpfulness, ...) or a YAML file.")
+    ] = ("seed"),
+    model: Annotated[
+        str,
+        typer.Option(help="'local', 'local:DIR#FILE.gguf', 'anthropic:NAME', or an OpenAI-compatible model."),
+    ] = "local",
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL (…/v1).")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Output JSONL, one verdict per row.")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Judge a project's sessions.")
+    ] = None,
+    max_tokens: Annotated[int, typer.Option(help="Tokens per judge reply.")] = 512,
+    temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Parallel calls to the model.")] = 4,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
+) -> None:
+    """Grade every row of FILE with an LLM judge; one JSON line per row (errors included) in --out."""
+    if project is not None:
+        raise JudgeloopError(
+            "judge --project is not implemented yet; judge a CSV/JSONL file with --out for now"
+        )
+    if file is None or out_path is None:
+        raise InvalidInput(
+            "judge needs a FILE and --out", field="file", expected="judgeloop judge FILE --out OUT"
+        )
+    from judgeloop.judging import RubricJudge, load_rubric
+    from judgeloop.llm import make_client
+
+    rubric_ = load_rubric(rubric)
+    sessions = read_sessions(file)[:limit] if limit else read_sessions(file)
+    runner = make_client(model, base_url, concurrency=concurrency)
+    judge = RubricJudge(runner, rubric_, max_tokens=max_tokens, temperature=temperature, seed=seed)
+    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2)
+    _summary(verdicts, runner, out_path)
+
+
+# --- llm serve --------------------------------------------------------------------------------------
+
+
+@llm_app.command("serve")
+def serve_command(
+    model: Annotated[
+        str, typer.Option(help="'local' (bundled SmolLM2), a model folder, a .gguf file, or DIR#FILE.gguf.")
+    ] = ("local"),
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8077,
+) -> None:
+    """Serve a local model through an OpenAI-compatible API (/v1/chat/completions, /v1/models)."""
+    import uvicorn
+
+    from judgeloop.llm.local import LocalClient
+    from judgeloop.llm.server import create_llm_app
+
+    client = LocalClient(model)
+    err.print(f"loading {model} ...")
+    client.load()
+    err.print(f"serving {client.model} on http://{host}:{port}/v1")
+    uvicorn.run(create_llm_app(client), host=host, port=port, log_level="info")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app (filled in as the capability lands)."""
+    app.command("judge")(judge_command)
+    app.add_typer(llm_app, name="llm")

@@ -1,0 +1,85 @@
+"""LLM-as-judge: rubric judges, pairwise judges (both orders), MT-Bench single-answer grading.
+
+from judgeloop.judging import judge
+verdicts = judge(sessions, "seed", model="local")          # one Verdict per session, errors included
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from judgeloop.errors import InvalidInput
+from judgeloop.judging.judge import RubricJudge, judge_messages
+from judgeloop.judging.mtbench import MTBenchJudge, load_judge_prompts, mt_bench_judge
+from judgeloop.judging.pairwise import (
+    PairwiseJudge,
+    bias_report,
+    length_bias,
+    position_bias,
+    position_consistency,
+)
+from judgeloop.judging.parse import parse_judgment, parse_pairwise, parse_rating, parse_scores
+from judgeloop.judging.rubric import Criterion, Rubric, builtin_rubrics, load_rubric
+from judgeloop.llm.base import LLMClient
+from judgeloop.types import Session, Verdict
+
+
+def as_sessions(items: Iterable[Session | dict[str, Any]]) -> list[Session]:
+    sessions = []
+    for row, item in enumerate(items, start=1):
+        if isinstance(item, Session):
+            sessions.append(item)
+            continue
+        try:
+            sessions.append(Session.model_validate(item))
+        except Exception as exc:
+            raise InvalidInput(
+                f"not a session: {exc}", row=row, expected="model_input and model_output"
+            ) from None
+    return sessions
+
+
+def judge(
+    sessions: Iterable[Session | dict[str, Any]],
+    rubric: Rubric | str | Path = "seed",
+    model: str = "local",
+    base_url: str | None = None,
+    *,
+    client: LLMClient | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.0,
+    seed: int | None = None,
+    **client_options: Any,
+) -> list[Verdict]:
+    """Grade `sessions` with `rubric` using `model` (see `judgeloop.llm.make_client`), or a given `client`."""
+    from judgeloop.llm import make_client
+
+    llm = client if client is not None else make_client(model, base_url, **client_options)
+    judge_ = RubricJudge(llm, rubric, max_tokens=max_tokens, temperature=temperature, seed=seed)
+    return judge_.evaluate(as_sessions(sessions))
+
+
+__all__ = [
+    "Criterion",
+    "MTBenchJudge",
+    "PairwiseJudge",
+    "Rubric",
+    "RubricJudge",
+    "as_sessions",
+    "bias_report",
+    "builtin_rubrics",
+    "judge",
+    "judge_messages",
+    "length_bias",
+    "load_judge_prompts",
+    "load_rubric",
+    "mt_bench_judge",
+    "parse_judgment",
+    "parse_pairwise",
+    "parse_rating",
+    "parse_scores",
+    "position_bias",
+    "position_consistency",
+]
