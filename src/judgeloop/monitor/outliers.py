@@ -1,0 +1,134 @@
+"""Outliers worth a human look: sessions where evaluators disagree with each other or with the humans,
+and the verdicts an evaluator was least sure of.
+
+Strengths are in [0, 1] so that they can be compared and used as queue priorities:
+- evaluators vs evaluators: the vote split 2 min(k, m - k) / m of m evaluators' labels (1 = an even
+  split), ties broken by the spread of their probabilities;
+- evaluator vs humans: how confidently the evaluator was wrong, |2p - 1| (1 when it gave no
+  probability);
+- low confidence: 1 - |p - t| / max(t, 1 - t) for threshold t (1 = exactly on the threshold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from judgeloop.monitor.queries import VerdictRecord, human_consensus, latest_verdicts, project_labels
+from judgeloop.store import Workspace
+
+Kind = Literal["evaluators", "human", "low-confidence"]
+
+
+@dataclass
+class Outlier:
+    session_id: str
+    kind: Kind
+    strength: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "kind": self.kind, "strength": self.strength, **self.detail}
+
+
+def _by_session(latest: dict[str, dict[str, VerdictRecord]]) -> dict[str, dict[str, VerdictRecord]]:
+    out: dict[str, dict[str, VerdictRecord]] = {}
+    for name, per in latest.items():
+        for uid, r in per.items():
+            if r.label is not None:
+                out.setdefault(uid, {})[name] = r
+    return out
+
+
+def evaluator_disagreements(
+    latest: dict[str, dict[str, VerdictRecord]], focus: str | None = None
+) -> dict[str, Outlier]:
+    """Sessions whose evaluators' latest labels differ (involving `focus` when given)."""
+    out = {}
+    for uid, per in _by_session(latest).items():
+        if len(per) < 2 or (focus is not None and focus not in per):
+            continue
+        labels = [int(r.label or 0) for r in per.values()]
+        k, m = sum(labels), len(labels)
+        if k in (0, m):
+            continue
+        if focus is not None and all(r.label == per[focus].label for r in per.values()):
+            continue
+        probs = [r.probability for r in per.values() if r.probability is not None]
+        spread = (max(probs) - min(probs)) if len(probs) >= 2 else 0.0
+        out[uid] = Outlier(
+            uid,
+            "evaluators",
+            round(2 * min(k, m - k) / m * (0.9 + 0.1 * spread), 6),
+            {
+                "labels": {n: r.label for n, r in per.items()},
+                "probabilities": {n: r.probability for n, r in per.items()},
+            },
+        )
+    return out
+
+
+def human_disagreements(
+    latest: dict[str, dict[str, VerdictRecord]], human: dict[str, bool], focus: str | None = None
+) -> dict[str, Outlier]:
+    """Sessions where an evaluator's latest label differs from the humans' consensus."""
+    out: dict[str, Outlier] = {}
+    for uid, per in _by_session(latest).items():
+        if uid not in human:
+            continue
+        truth = int(human[uid])
+        wrong = {n: r for n, r in per.items() if (focus is None or n == focus) and r.label != truth}
+        if not wrong:
+            continue
+        strength = max(1.0 if r.probability is None else abs(2 * r.probability - 1) for r in wrong.values())
+        out[uid] = Outlier(
+            uid,
+            "human",
+            round(strength, 6),
+            {"human": truth, "labels": {n: r.label for n, r in wrong.items()}},
+        )
+    return out
+
+
+def confidence_margin(r: VerdictRecord) -> float | None:
+    """1 - |p - t| / max(t, 1 - t): 1 on the threshold, 0 at full confidence; None without p."""
+    if r.probability is None:
+        return None
+    t = 0.5 if r.threshold is None else float(r.threshold)
+    return 1 - abs(r.probability - t) / max(t, 1 - t)
+
+
+def low_confidence(per_session: dict[str, VerdictRecord], limit: int | None = None) -> list[Outlier]:
+    """The verdicts closest to their threshold, closest first."""
+    rows = []
+    for uid, r in per_session.items():
+        c = confidence_margin(r)
+        if c is not None:
+            rows.append(
+                Outlier(
+                    uid,
+                    "low-confidence",
+                    round(c, 6),
+                    {"probability": r.probability, "threshold": r.threshold},
+                )
+            )
+    rows.sort(key=lambda o: (-o.strength, o.session_id))
+    return rows[:limit] if limit else rows
+
+
+def find_outliers(
+    ws: Workspace, project: str, evaluator: str | None = None, limit: int = 20
+) -> dict[str, Any]:
+    """Both kinds of disagreement and the lowest-confidence verdicts of `evaluator` (or of each one)."""
+    latest = latest_verdicts(ws, project)
+    focus = evaluator.partition("@")[0] if evaluator else None
+    human = human_consensus(project_labels(ws, project))
+    between = sorted(evaluator_disagreements(latest, focus).values(), key=lambda o: -o.strength)
+    with_humans = sorted(human_disagreements(latest, human, focus).values(), key=lambda o: -o.strength)
+    names = [focus] if focus else sorted(latest)
+    unsure = {n: low_confidence(latest.get(n, {}), limit) for n in names}
+    return {
+        "evaluators": [o.as_dict() for o in between[:limit]],
+        "human": [o.as_dict() for o in with_humans[:limit]],
+        "low_confidence": {n: [o.as_dict() for o in rows] for n, rows in unsure.items()},
+    }

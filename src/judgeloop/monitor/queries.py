@@ -1,0 +1,228 @@
+"""Read-only queries the monitor and the active selection need, through SQLAlchemy and `ws.db()`.
+
+Everything here is portable across SQLite and PostgreSQL: rows are fetched with plain selects and
+bucketed or grouped in Python (date truncation differs between dialects). Times come back as UTC-aware
+datetimes whatever the backend (SQLite hands back naive ones, which are UTC by construction).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from judgeloop.store import Workspace, consensus
+from judgeloop.store.tables import (
+    EvaluatorVersionRow,
+    LabelRow,
+    QueueItemRow,
+    QueueRow,
+    SessionRow,
+    VerdictRow,
+)
+from judgeloop.store.workspace import label_from_row
+from judgeloop.types import Label, input_text
+
+TimeAxis = Literal["verdict", "session"]
+
+
+@dataclass(frozen=True)
+class VerdictRecord:
+    """One stored verdict with the session facts the monitor groups by."""
+
+    verdict_id: int
+    session_id: str | None
+    evaluator: str
+    version: str | None
+    label: int | None
+    probability: float | None
+    score: float | None
+    threshold: float | None
+    status: str
+    rationale: str | None
+    at: datetime
+    app_version: str | None
+    tags: tuple[str, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.evaluator}@{self.version}" if self.version else self.evaluator
+
+
+def as_utc(t: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite returns naive UTC)."""
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+
+
+def _tags(meta: dict[str, Any]) -> tuple[str, ...]:
+    raw = meta.get("tags")
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        return (raw,)
+    if isinstance(raw, Iterable):
+        return tuple(str(t) for t in raw)
+    return (str(raw),)
+
+
+def _app_version(meta: dict[str, Any]) -> str | None:
+    value = meta.get("app_version")
+    return None if value is None else str(value)
+
+
+def split_ref(evaluator: str) -> tuple[str, str | None]:
+    name, _, version = evaluator.partition("@")
+    return name, version or None
+
+
+def load_records(
+    ws: Workspace,
+    project: str,
+    evaluator: str | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    time_axis: TimeAxis = "verdict",
+) -> list[VerdictRecord]:
+    """The project's verdicts (optionally of `name` or `name@version`) in [since, until), by id."""
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        time_col = VerdictRow.created_at if time_axis == "verdict" else SessionRow.created_at
+        q = (
+            select(VerdictRow, SessionRow.uid, SessionRow.meta, SessionRow.created_at)
+            .outerjoin(SessionRow, SessionRow.pk == VerdictRow.session_pk)
+            .where(VerdictRow.project_id == pid)
+            .order_by(VerdictRow.id)
+        )
+        if evaluator:
+            name, version = split_ref(evaluator)
+            q = q.where(VerdictRow.evaluator == name)
+            if version:
+                q = q.where(VerdictRow.version == version)
+        if since is not None:
+            q = q.where(time_col >= as_utc(since))
+        if until is not None:
+            q = q.where(time_col < as_utc(until))
+        out = []
+        for v, uid, meta, session_at in db.execute(q):
+            at = v.created_at if time_axis == "verdict" or session_at is None else session_at
+            out.append(_record(v, uid, meta or {}, as_utc(at)))
+        return out
+
+
+def _record(v: VerdictRow, uid: str | None, meta: dict[str, Any], at: datetime) -> VerdictRecord:
+    return VerdictRecord(
+        verdict_id=v.id,
+        session_id=uid,
+        evaluator=v.evaluator,
+        version=v.version,
+        label=v.label,
+        probability=v.probability,
+        score=v.score,
+        threshold=v.threshold,
+        status=v.status,
+        rationale=v.rationale,
+        at=at,
+        app_version=_app_version(meta),
+        tags=_tags(meta),
+    )
+
+
+def latest_verdicts(
+    ws: Workspace, project: str, evaluator: str | None = None
+) -> dict[str, dict[str, VerdictRecord]]:
+    """{evaluator name: {session id: its latest ok verdict}}: versions of one name collapse, latest wins."""
+    latest: dict[str, dict[str, VerdictRecord]] = defaultdict(dict)
+    for r in load_records(ws, project, evaluator):
+        if r.session_id and r.status == "ok":
+            latest[r.evaluator][r.session_id] = r
+    return dict(latest)
+
+
+def project_labels(ws: Workspace, project: str) -> dict[str, list[Label]]:
+    """{session id: its human labels}, in insertion order."""
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        q = (
+            select(LabelRow, SessionRow.uid)
+            .join(SessionRow, SessionRow.pk == LabelRow.session_pk)
+            .where(LabelRow.project_id == pid)
+            .order_by(LabelRow.id)
+        )
+        out: dict[str, list[Label]] = defaultdict(list)
+        for row, uid in db.execute(q):
+            out[uid].append(label_from_row(row, uid))
+        return dict(out)
+
+
+def human_consensus(labels: dict[str, list[Label]]) -> dict[str, bool]:
+    """{session id: consensus good/bad} for the sessions with a binary label."""
+    out = {}
+    for uid, labs in labels.items():
+        good = consensus(labs)
+        if good is not None:
+            out[uid] = good
+    return out
+
+
+def session_ids(ws: Workspace, project: str) -> list[str]:
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        return list(
+            db.scalars(select(SessionRow.uid).where(SessionRow.project_id == pid).order_by(SessionRow.pk))
+        )
+
+
+def session_texts(ws: Workspace, project: str, ids: Sequence[str] | None = None) -> dict[str, str]:
+    """{session id: input and output as one text}, for similarity search and drill-down snippets."""
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        q = select(SessionRow.uid, SessionRow.model_input, SessionRow.model_output).where(
+            SessionRow.project_id == pid
+        )
+        if ids is not None:
+            q = q.where(SessionRow.uid.in_(list(ids)))
+        return {uid: f"{input_text(inp)}\n{out}" for uid, inp, out in db.execute(q)}
+
+
+def queued_session_ids(ws: Workspace, project: str, queue: str | None = None) -> set[str]:
+    """Sessions already in a review queue of the project (any queue, or the named one)."""
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        q = (
+            select(SessionRow.uid)
+            .join(QueueItemRow, QueueItemRow.session_pk == SessionRow.pk)
+            .join(QueueRow, QueueRow.id == QueueItemRow.queue_id)
+            .where(QueueRow.project_id == pid)
+        )
+        if queue is not None:
+            q = q.where(QueueRow.name == queue)
+        return set(db.scalars(q))
+
+
+def champion_of_project(ws: Workspace, project: str) -> tuple[str, str, list[str]] | None:
+    """(name, version, training label ids) of the project's champion evaluator, if the registry has one."""
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        row = db.scalar(
+            select(EvaluatorVersionRow)
+            .where(EvaluatorVersionRow.project_id == pid, EvaluatorVersionRow.status == "champion")
+            .order_by(EvaluatorVersionRow.promoted_at.desc(), EvaluatorVersionRow.id.desc())
+        )
+        return None if row is None else (row.name, str(row.version), [str(i) for i in row.label_ids or []])
+
+
+def training_ids(ws: Workspace, name: str, version: str | None) -> set[str]:
+    """Session ids a registered evaluator version trained on (empty when it is not in the registry)."""
+    with ws.db() as db:
+        q = select(EvaluatorVersionRow.label_ids).where(EvaluatorVersionRow.name == name)
+        if version and version.isdigit():
+            q = q.where(EvaluatorVersionRow.version == int(version))
+        else:
+            q = q.where(EvaluatorVersionRow.status == "champion")
+        ids = db.scalar(q)
+        return {str(i) for i in ids or []}
