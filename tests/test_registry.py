@@ -100,3 +100,21 @@ def test_target_error_sets_a_review_band_and_evaluate_marks_rows(tmp_path: Path,
     else:
         tau = rule["tau"]
         assert all(r["needs_review"] == (max(r["probability"], 1 - r["probability"]) < tau) for r in rows)
+
+
+def test_retrain_waits_for_new_labels_and_needs_to_be_better(shop: str, cli, tmp_path: Path) -> None:
+    code, output = cli(["train", "--project", "shop", "--db", shop, "--out", tmp_path / "v1"])
+    assert code == 0, output
+    code, output = cli(["retrain", "--project", "shop", "--db", shop, "--min-new-labels", "1"])
+    assert code == 0 and "skipped" in output and "0 new labels" in output
+    ws = Workspace(shop)
+    assert [v.version for v in registry.list_versions(ws, "shop")] == [1]
+    # the same labels again: an identical candidate is not better, so the champion stays
+    code, output = cli(["retrain", "--project", "shop", "--db", shop, "--out", tmp_path / "v2", "--json"])
+    assert code == 0, output
+    import json
+
+    result = json.loads(output[output.index("{") :])
+    assert result["status"] == "refused" and result["candidate"] == "shop@2"
+    assert result["comparison"]["diff"] == 0.0 and result["champion_after"] == "shop@1"
+    assert registry.history(ws, "shop")[-1]["action"] == "refused"

@@ -162,6 +162,12 @@ def list_versions(ws: Workspace, name: str | None = None) -> list[VersionInfo]:
         return [_info(r) for r in db.scalars(q)]
 
 
+def training_ids(ws: Workspace, info: VersionInfo) -> list[str]:
+    """Ids of the sessions a version was trained on."""
+    with ws.db() as db:
+        return list(_row(db, info.name, info.version).label_ids or [])
+
+
 def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
     with ws.db() as db:
         rows = db.scalars(select(PromotionRow).where(PromotionRow.name == name).order_by(PromotionRow.id))

@@ -15,8 +15,6 @@ from judgeloop.errors import InvalidInput
 
 out = Console()
 
-GROUP_COLUMNS = ("group", "prompt_id", "conversation_id", "thread_id")
-
 InputCol = Annotated[str, typer.Option(help="Column with the model input (files only).")]
 OutputCol = Annotated[str, typer.Option(help="Column with the model output (files only).")]
 LabelCol = Annotated[str, typer.Option(help="Column with the good/bad label (files only).")]
@@ -29,54 +27,16 @@ def _read(path: Path, input_col: str, output_col: str, label_col: str | None, id
     return read_dataset(path, input_col=input_col, output_col=output_col, label_col=label_col, id_col=id_col)
 
 
-def _group_col(requested: str | None, metadata_keys: set[str]) -> str | None:
-    if requested is not None:
-        if requested in ("", "none"):
-            return None
-        if requested not in metadata_keys:
-            raise InvalidInput(
-                f"no column {requested!r} to group the split by",
-                field="group-col",
-                expected=", ".join(sorted(metadata_keys)) or "a column of the data",
-            )
-        return requested
-    return next((c for c in GROUP_COLUMNS if c in metadata_keys), None)
-
-
 def _examples_from_file(
     path: Path, cols: tuple[str, str, str, str | None], group_col: str | None
 ) -> tuple[list[Any], str | None]:
     from judgeloop.training import examples_from_rows
+    from judgeloop.training.examples import group_column
 
     dataset = _read(path, *cols)
     keys = {k for r in dataset.rows for k in r.session.metadata if not k.startswith("_")}
-    group = _group_col(group_col, keys)
+    group = group_column(group_col, keys)
     return examples_from_rows(dataset.rows, group), group
-
-
-def _examples_from_project(ws: Any, project: str, group_col: str | None) -> tuple[list[Any], str | None]:
-    from judgeloop.training import Example
-
-    labelled = ws.labelled_sessions(project)
-    if not labelled:
-        raise InvalidInput(
-            f"project {project!r} has no sessions with a good/bad label",
-            field="project",
-            expected="a project with binary human labels (judgeloop import, or the review UI)",
-        )
-    keys = {k for s, _, _ in labelled for k in s.metadata if not k.startswith("_")}
-    group = _group_col(group_col, keys)
-    examples = [
-        Example(
-            s.model_input,
-            s.model_output,
-            int(good),
-            None if not group or s.metadata.get(group) is None else str(s.metadata[group]),
-            s.id,
-        )
-        for s, good, _ in labelled
-    ]
-    return examples, group
 
 
 def _params(method: str, epochs: int | None, lr: float | None, batch_size: int | None) -> dict[str, Any]:
@@ -193,7 +153,9 @@ def train_command(
         from judgeloop.store import Workspace
 
         ws = Workspace(db)
-        examples, group = _examples_from_project(ws, str(project), group_col)
+        from judgeloop.training.examples import examples_from_project
+
+        examples, group = examples_from_project(ws, str(project), group_col)
         name = name or str(project)
         out_dir = out_dir or Path("judgeloop-models") / name / _stamp()
     rule: float | str = float(threshold) if _is_number(threshold) else threshold
@@ -392,6 +354,52 @@ def _evaluate_project(evaluator: Any, project: str, db: str | None, batch_size: 
     )
 
 
+def retrain_command(
+    project: Annotated[str, typer.Option("--project", "-p", help="Project whose labels to train on.")],
+    name: Annotated[str | None, typer.Option(help="Evaluator name (default: the project's name).")] = None,
+    min_new_labels: Annotated[
+        int,
+        typer.Option(
+            "--min-new-labels",
+            help="Train only once this many labels arrived since the champion was trained.",
+        ),
+    ] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Model directory to write.")] = None,
+    base_model: Annotated[str | None, typer.Option(help="Encoder: local folder or hub id.")] = None,
+    method: Annotated[
+        Literal["auto", "embedding_head", "finetune"], typer.Option(help="auto picks by data size.")
+    ] = "auto",
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Train a candidate on all labels; promote it only if it beats the champion on shared held-out labels."""
+    from dataclasses import asdict
+
+    from judgeloop.retrain import retrain
+    from judgeloop.store import Workspace
+
+    result = retrain(
+        Workspace(db),
+        project,
+        name=name,
+        out_dir=out_dir,
+        min_new_labels=min_new_labels,
+        base_model=base_model,
+        method=method,
+        progress=not as_json,
+    )
+    if as_json:
+        typer.echo(json.dumps(asdict(result), indent=2, default=str))
+        return
+    colour = {"promoted": "green", "first": "green", "refused": "yellow", "skipped": "dim"}[result.status]
+    out.print(f"[{colour}]{result.status}[/]: {result.reason}")
+    out.print(
+        f"champion before: {result.champion_before or 'none'}; candidate: {result.candidate or '-'}; "
+        f"champion now: {result.champion_after or 'none'} ({result.new_labels} new labels)"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("train")(train_command)
+    app.command("retrain")(retrain_command)
     app.command("evaluate")(evaluate_command)

@@ -13,6 +13,7 @@ from judgeloop.errors import InvalidInput
 from judgeloop.types import ModelInput, content_hash
 
 MIN_PER_CLASS = 10
+GROUP_COLUMNS = ("group", "prompt_id", "conversation_id", "thread_id")
 Pair = tuple[ModelInput, str]
 
 
@@ -151,3 +152,42 @@ def labels_of(examples: Sequence[Example]) -> list[int]:
 
 def pairs_of(examples: Sequence[Example]) -> list[Pair]:
     return [ex.pair for ex in examples]
+
+
+def group_column(requested: str | None, metadata_keys: set[str]) -> str | None:
+    """The column to group a split by: the requested one (checked), else a known one when present."""
+    if requested is not None:
+        if requested in ("", "none"):
+            return None
+        if requested not in metadata_keys:
+            raise InvalidInput(
+                f"no column {requested!r} to group the split by",
+                field="group-col",
+                expected=", ".join(sorted(metadata_keys)) or "a column of the data",
+            )
+        return requested
+    return next((c for c in GROUP_COLUMNS if c in metadata_keys), None)
+
+
+def examples_from_project(ws: Any, project: str, group_col: str | None) -> tuple[list[Example], str | None]:
+    """Examples from a project's binary consensus labels, grouped by `group_col` (or a known column)."""
+    labelled = ws.labelled_sessions(project)
+    if not labelled:
+        raise InvalidInput(
+            f"project {project!r} has no sessions with a good/bad label",
+            field="project",
+            expected="a project with binary human labels (judgeloop import, or the review UI)",
+        )
+    keys = {k for s, _, _ in labelled for k in s.metadata if not k.startswith("_")}
+    group = group_column(group_col, keys)
+    examples = [
+        Example(
+            s.model_input,
+            s.model_output,
+            int(good),
+            None if not group or s.metadata.get(group) is None else str(s.metadata[group]),
+            s.id,
+        )
+        for s, good, _ in labelled
+    ]
+    return examples, group

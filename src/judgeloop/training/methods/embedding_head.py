@@ -23,6 +23,7 @@ from judgeloop.training.models import check_encoder, quiet_transformers, resolve
 from judgeloop.types import ModelInput
 
 HEAD_FILE = "head.npz"
+C_GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # C="auto" picks one by 5-fold log-loss
 
 
 class EmbeddingCache:
@@ -69,7 +70,7 @@ class EmbeddingHead(PairClassifier):
     def __init__(
         self,
         base_model: str | Path | None = None,
-        C: float = 1.0,
+        C: float | str = "auto",
         class_weight: str | None = None,
         max_length: int = DEFAULT_MAX_LENGTH,
         batch_size: int = 64,
@@ -146,7 +147,9 @@ class EmbeddingHead(PairClassifier):
     # --- learning -----------------------------------------------------------------------------
 
     def fit(self, X: Sequence[Pair], y: Sequence[int]) -> EmbeddingHead:
-        self._check_param("C", isinstance(self.C, int | float) and self.C > 0, "a float > 0")
+        self._check_param(
+            "C", self.C == "auto" or isinstance(self.C, int | float) and self.C > 0, "'auto' or a float > 0"
+        )
         labels = check_xy(X, y)
         self._fit_features(self.features(X), labels)
         return self
@@ -154,10 +157,32 @@ class EmbeddingHead(PairClassifier):
     def _fit_features(self, F: np.ndarray, labels: np.ndarray) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        clf = LogisticRegression(C=float(self.C), class_weight=self.class_weight, max_iter=5000)
+        self.C_ = self._choose_C(F, labels) if self.C == "auto" else float(self.C)
+        clf = LogisticRegression(C=self.C_, class_weight=self.class_weight, max_iter=5000)
         clf.fit(F, labels)
         self.coef_ = clf.coef_[0].astype(np.float32)
         self.intercept_ = float(clf.intercept_[0])
+
+    def _choose_C(self, F: np.ndarray, labels: np.ndarray) -> float:
+        """The regularisation with the best cross-validated log-loss on the training rows."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        folds = int(min(5, np.bincount(labels, minlength=2).min()))
+        if folds < 2:
+            return 1.0
+        cv = StratifiedKFold(folds, shuffle=True, random_state=0)
+        scores = {
+            c: cross_val_score(
+                LogisticRegression(C=c, class_weight=self.class_weight, max_iter=5000),
+                F,
+                labels,
+                cv=cv,
+                scoring="neg_log_loss",
+            ).mean()
+            for c in C_GRID
+        }
+        return float(max(scores, key=lambda c: scores[c]))
 
     def decision_function(self, X: Sequence[Pair]) -> np.ndarray:
         self.check_is_fitted()
@@ -173,10 +198,16 @@ class EmbeddingHead(PairClassifier):
         F = self.features(X)
         folds = int(max(2, min(folds, np.bincount(labels, minlength=2).min())))
         out = np.zeros(len(labels))
-        probe = EmbeddingHead(C=self.C, class_weight=self.class_weight)
+        probe = EmbeddingHead(C=getattr(self, "C_", None) or self.C, class_weight=self.class_weight)
         for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(F, labels):
             probe._fit_features(F[train], labels[train])
             out[test] = F[test] @ probe.coef_ + probe.intercept_
+        return out
+
+    def saved_params(self) -> dict[str, Any]:
+        out = super().saved_params()
+        if getattr(self, "C_", None) is not None:
+            out["C_chosen"] = self.C_
         return out
 
     # --- persistence --------------------------------------------------------------------------
@@ -187,7 +218,12 @@ class EmbeddingHead(PairClassifier):
         directory.mkdir(parents=True, exist_ok=True)
         self.encoder_.save_pretrained(directory)
         self.tokenizer_.save_pretrained(directory)
-        np.savez(directory / HEAD_FILE, coef=self.coef_, intercept=np.array([self.intercept_]))
+        np.savez(
+            directory / HEAD_FILE,
+            coef=self.coef_,
+            intercept=np.array([self.intercept_]),
+            C=np.array([getattr(self, "C_", np.nan)]),
+        )
         (directory / "pooling.json").write_text(
             json.dumps({"pooling": "mean", "normalize": True, "features": "u,v,|u-v|,u*v,cos"}) + "\n",
             encoding="utf-8",
