@@ -193,3 +193,29 @@ def test_cli_train_errors_exit_nonzero_with_the_field(tmp_path: Path, cli) -> No
     code, output = cli(["train", "--out", tmp_path / "m"])
     assert code == 1 and "DATA or --project" in output
     assert not (tmp_path / "m").exists()
+
+
+def test_onnx_runtime_gives_the_same_probabilities_as_torch(trained: Path, tmp_path: Path, cli) -> None:
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    assert (trained / "model.onnx").is_file()  # `train` exports it by default
+    fast, slow = LearnedEvaluator.load(trained), LearnedEvaluator.load(trained, runtime="torch")
+    assert (fast.runtime, slow.runtime) == ("onnx", "torch")
+    pairs = [
+        ("Where is my order #4411?", "It shipped yesterday and arrives Friday."),
+        ("Do you ship to Canada?", "No idea."),
+        (
+            [{"role": "user", "content": "refund?"}],
+            "Refunds take 5 to 7 business days after we receive the item.",
+        ),
+    ]
+    np.testing.assert_allclose(fast.predict_proba(pairs), slow.predict_proba(pairs), atol=1e-4)
+    # a model trained without it can be given one later; asking for onnx without one is an error
+    code, output = cli(["train", EXAMPLE_DATASET, "--out", tmp_path / "plain", "--no-onnx"])
+    assert code == 0, output
+    assert not (tmp_path / "plain" / "model.onnx").exists()
+    with pytest.raises(InvalidInput, match="no ONNX model"):
+        LearnedEvaluator.load(tmp_path / "plain", runtime="onnx")
+    code, output = cli(["export-onnx", tmp_path / "plain"])
+    assert code == 0 and "max probability difference" in output, output
+    assert LearnedEvaluator.load(tmp_path / "plain").runtime == "onnx"

@@ -12,6 +12,7 @@ falls in the certified review band get `needs_review=True`.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -45,8 +46,12 @@ class LearnedEvaluator:
     # --- loading ------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, directory: str | Path) -> LearnedEvaluator:
-        """Load a model directory written by `judgeloop train` (judgeloop.json + HF weights)."""
+    def load(cls, directory: str | Path, runtime: str | None = None) -> LearnedEvaluator:
+        """Load a model directory written by `judgeloop train` (judgeloop.json + HF weights).
+
+        `runtime`: "auto" (default, or $JUDGELOOP_RUNTIME) runs the encoder on ONNX Runtime when the
+        folder has a model.onnx, "torch" never does, "onnx" requires it."""
+        from judgeloop.training import onnx as onnx_runtime
         from judgeloop.training.methods import method_class
 
         path = Path(directory)
@@ -65,7 +70,25 @@ class LearnedEvaluator:
         if not isinstance(method, str):
             raise InvalidInput(f"{cfg_path} names no method", file=str(cfg_path), field="method")
         model = method_class(method).load(path, config.get("params") or {})
+        runtime = runtime or os.environ.get("JUDGELOOP_RUNTIME", "auto")
+        if runtime not in ("auto", "torch", "onnx"):
+            raise InvalidInput(
+                f"unknown runtime {runtime!r}", field="runtime", expected="auto, torch or onnx"
+            )
+        onnx_file = path / str(config.get("onnx") or onnx_runtime.ONNX_FILE)
+        if runtime == "onnx" and not (onnx_file.is_file() and onnx_runtime.available()):
+            raise InvalidInput(
+                f"{path} has no ONNX model (or onnxruntime is missing)",
+                file=str(onnx_file),
+                expected="a folder trained with --onnx, or `judgeloop export-onnx`",
+            )
+        if runtime != "torch" and config.get("onnx") and onnx_file.is_file() and onnx_runtime.available():
+            model.attach_onnx(onnx_file)
         return cls(model, config, path)
+
+    @property
+    def runtime(self) -> str:
+        return "onnx" if getattr(self.model, "onnx_", None) is not None else "torch"
 
     # --- scoring ------------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ def train_evaluator(
     progress: bool = True,
     name: str | None = None,
     stable_split: bool = False,
+    onnx: bool = False,
 ) -> TrainResult:
     """Train, calibrate, measure on held-out human labels and save an evaluator to `out_dir`.
 
@@ -91,7 +92,8 @@ def train_evaluator(
     (0.5), a metric to maximise on the calibration slice ('accuracy', 'f1', 'balanced_accuracy') or a
     number. `stable_split` holds rows out by a hash of their group or id (see `heldout_split`), so
     models retrained on a growing label set share held-out rows. Raises InvalidInput for unusable
-    rows or a base model that is not an encoder."""
+    rows or a base model that is not an encoder. `onnx` also writes the encoder pass as model.onnx,
+    which `LearnedEvaluator.load` then runs on ONNX Runtime (faster on CPU: BENCHMARKS.md)."""
     rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_examples(rows)
     base = resolve_base_model(base_model)
@@ -129,7 +131,7 @@ def train_evaluator(
             "stable": stable_split,
         },
     )
-    out = save_model(estimator, out_dir, config)
+    out = save_model(estimator, out_dir, config, onnx=onnx)
     return TrainResult(
         out,
         chosen,
@@ -236,12 +238,16 @@ def _config(
     }
 
 
-def save_model(estimator: PairClassifier, out_dir: str | Path, config: dict[str, Any]) -> Path:
-    """Write the model folder atomically: weights + tokenizer, judgeloop.json, README.md."""
+def save_model(
+    estimator: PairClassifier, out_dir: str | Path, config: dict[str, Any], onnx: bool = False
+) -> Path:
+    """Write the model folder atomically: weights + tokenizer, judgeloop.json, README.md (+ model.onnx)."""
     target = Path(out_dir)
     config = {**config, "name": config.get("name") or target.resolve().name}
     with atomic_directory(target) as tmp, quiet_transformers():
         estimator.save(tmp)
+        if onnx:
+            config["onnx"] = estimator.export_onnx(tmp).name
         (tmp / "README.md").write_text(model_card(config), encoding="utf-8")
         (tmp / MODEL_CONFIG).write_text(
             json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8"

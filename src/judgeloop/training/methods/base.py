@@ -85,6 +85,19 @@ class PairClassifier:
     def predict(self, X: Sequence[Pair]) -> np.ndarray:
         return (self.decision_function(X) >= 0.0).astype(int)
 
+    # --- runtime ------------------------------------------------------------------------------
+
+    onnx_: Any = None  # an OnnxForward once attached: the encoder pass runs on ONNX Runtime
+
+    def export_onnx(self, directory: Path) -> Path:
+        """Write the encoder pass to directory/model.onnx; returns its path."""
+        raise NotImplementedError
+
+    def attach_onnx(self, path: Path) -> None:
+        from judgeloop.training.onnx import OnnxForward
+
+        self.onnx_ = OnnxForward(path, getattr(self, "num_threads", None))
+
     # --- persistence --------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:

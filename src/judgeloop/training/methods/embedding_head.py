@@ -56,6 +56,14 @@ def _text_key(text: ModelInput) -> str:
     return keep[0] + rendered
 
 
+def _mean_pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """Mean over real tokens, L2-normalised (sentence-transformers' MiniLM pooling)."""
+    mask = attention_mask[..., None].astype(hidden.dtype)
+    pooled = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1.0, None)
+    norm = np.linalg.norm(pooled, axis=1, keepdims=True)
+    return np.asarray(pooled / np.clip(norm, 1e-12, None), dtype=np.float32)
+
+
 def pair_features(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     cos = np.sum(u * v, axis=1, keepdims=True)
     return np.hstack([u, v, np.abs(u - v), u * v, cos]).astype(np.float32)
@@ -121,28 +129,40 @@ class EmbeddingHead(PairClassifier):
         return out
 
     def _encode(self, texts: list[ModelInput]) -> list[np.ndarray]:
-        import torch
-
         if not texts:
             return []
         rows = self.pair_encoder_.encode_texts(texts)
         result: list[np.ndarray] = [np.empty(0)] * len(rows)
-        with torch.inference_mode():
-            for batch in sorted_batches([len(r) for r in rows], self.batch_size):
-                arrays = self.pair_encoder_.collate([rows[i] for i in batch])
-                tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
-                hidden = self.encoder_(**tensors).last_hidden_state
-                mask = tensors["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-                vectors = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-                for j, i in enumerate(batch):
-                    result[i] = vectors[j]
+        for batch in sorted_batches([len(r) for r in rows], self.batch_size):
+            arrays = self.pair_encoder_.collate([rows[i] for i in batch])
+            vectors = _mean_pool(self._hidden(arrays), arrays["attention_mask"])
+            for j, i in enumerate(batch):
+                result[i] = vectors[j]
         return result
 
+    def _hidden(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """The encoder's last hidden state for one padded batch (ONNX Runtime when attached)."""
+        if self.onnx_ is not None:
+            return self.onnx_(arrays)
+        import torch
+
+        with torch.inference_mode():
+            tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
+            return np.asarray(self.encoder_(**tensors).last_hidden_state.float().numpy())
+
+    def export_onnx(self, directory: Path) -> Path:
+        from judgeloop.training.onnx import ONNX_FILE, export
+
+        self._ensure_encoder()
+        sample = self.pair_encoder_.collate(
+            self.pair_encoder_.encode_texts(["a sample", "another sample text"])
+        )
+        return export(self.encoder_, sample, directory / ONNX_FILE, "last_hidden_state")
+
     def features(self, X: Sequence[Pair]) -> np.ndarray:
-        u = self.embed([x for x, _ in X])
-        v = self.embed([o for _, o in X])
-        return pair_features(u, v)
+        """Pair features; inputs and outputs are embedded in the same forward passes."""
+        both = self.embed([x for x, _ in X] + [o for _, o in X])
+        return pair_features(both[: len(X)], both[len(X) :])
 
     # --- learning -----------------------------------------------------------------------------
 

@@ -215,12 +215,23 @@ class FineTune(PairClassifier):
 
         self.model_.eval()
         out = np.zeros(len(rows))
-        with torch.inference_mode():
-            for batch in sorted_batches([len(r) for r in rows], batch_size):
-                arrays = self.encoder_.collate([rows[i] for i in batch])
-                logits = self.model_(**{k: torch.from_numpy(v) for k, v in arrays.items()}).logits.float()
-                out[batch] = (logits[:, 1] - logits[:, 0]).numpy()
+        for batch in sorted_batches([len(r) for r in rows], batch_size):
+            arrays = self.encoder_.collate([rows[i] for i in batch])
+            if self.onnx_ is not None:
+                logits = self.onnx_(arrays)
+            else:
+                with torch.inference_mode():
+                    tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
+                    logits = self.model_(**tensors).logits.float().numpy()
+            out[batch] = logits[:, 1] - logits[:, 0]
         return out
+
+    def export_onnx(self, directory: Path) -> Path:
+        from judgeloop.training.onnx import ONNX_FILE, export
+
+        self.check_is_fitted()
+        sample = self.encoder_.collate(self.encoder_.encode_pairs(["a question"], ["an answer to it"]))
+        return export(self.model_, sample, directory / ONNX_FILE, "logits")
 
     def decision_function(self, X: Sequence[Pair]) -> np.ndarray:
         self.check_is_fitted()
