@@ -41,7 +41,7 @@ class LearnedEvaluator:
         self.temperature = float(config.get("temperature") or 1.0)
         threshold = config.get("threshold")
         self.threshold = 0.5 if threshold is None else float(threshold)
-        self.review_band = _review_band(config)
+        self.review_band = review_band(config)
 
     # --- loading ------------------------------------------------------------------------------
 
@@ -120,7 +120,7 @@ class LearnedEvaluator:
         if self.review_band is None:
             return False
         low, high = self.review_band
-        return low < probability < high
+        return low <= probability <= high
 
     def verdict(
         self, probability: float, latency_ms: float | None = None, session_id: str | None = None
@@ -163,9 +163,17 @@ class LearnedEvaluator:
         return f"LearnedEvaluator({self.ref!r}, method={self.config.get('method')!r})"
 
 
-def _review_band(config: dict[str, Any]) -> tuple[float, float] | None:
-    rule = config.get("target_error")
-    if isinstance(rule, dict) and isinstance(rule.get("review_band"), list | tuple):
-        low, high = rule["review_band"]
-        return float(low), float(high)
+def review_band(config: dict[str, Any]) -> tuple[float, float] | None:
+    """The "send to humans" probability band of a model config: `review_band: [lo, hi]` (also accepted
+    inside a `target_error` object, or as its `low`/`high` pair)."""
+    for source in (config, config.get("target_error")):
+        if not isinstance(source, dict):
+            continue
+        band = source.get("review_band")
+        if band is None and "low" in source and "high" in source:
+            band = (source["low"], source["high"])
+        if isinstance(band, list | tuple) and len(band) == 2:
+            low, high = float(band[0]), float(band[1])
+            if low <= high:
+                return (low, high)
     return None

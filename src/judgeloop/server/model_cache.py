@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from judgeloop.errors import JudgeloopError
+from judgeloop.evaluators.learned import review_band
 from judgeloop.registry import VersionInfo, load_version, parse_ref, read_model_config
 from judgeloop.server import catalog
 from judgeloop.server.catalog import ProjectScope, VersionRecord
@@ -70,22 +71,6 @@ class LoadedModel:
         return Verdict(
             session_id=session_id, evaluator=self.name, version=str(self.version), status="error", error=error
         )
-
-
-def review_band(config: dict[str, Any]) -> tuple[float, float] | None:
-    """The "send to humans" probability band of a model config: `review_band: [lo, hi]` (also accepted
-    inside a `target_error` object, or as its `low`/`high` pair)."""
-    for source in (config, config.get("target_error")):
-        if not isinstance(source, dict):
-            continue
-        band = source.get("review_band")
-        if band is None and "low" in source and "high" in source:
-            band = (source["low"], source["high"])
-        if isinstance(band, list | tuple) and len(band) == 2:
-            low, high = float(band[0]), float(band[1])
-            if low <= high:
-                return (low, high)
-    return None
 
 
 @dataclass
