@@ -4,16 +4,31 @@ The evaluator's verdicts come from the store; the human side is each session's c
 the mean of its Likert scores per criterion, or its pairwise choice. Error verdicts are counted and
 reported, never dropped: `accuracy` covers the sessions the evaluator scored, and
 `accuracy_errors_as_wrong` counts every error as a wrong answer.
+
+Pointwise verdicts (a rubric judge's pass/fail label and scores) are compared with the binary labels
+(`binary`, `score_vs_good`) and the Likert means (`criteria`: Spearman, Kendall, Pearson, weighted
+kappa). Pairwise verdicts (`judgeloop.judging.PairwiseJudge`, both orders) are compared with the
+pairwise labels (`pairwise`: accuracy, kappa) and carry the judge's position and length biases, with
+the humans' own preference for the longer answer beside it (see `judgeloop.judging.pairwise`).
+Every rate has a bootstrap 95% CI.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
 
 from judgeloop import stats
+from judgeloop.judging.pairwise import (
+    a_win_rate_consistent,
+    first_position_wins,
+    is_pairwise,
+    length_bias,
+    longer_wins,
+    winner_of,
+)
 from judgeloop.store import Workspace
 from judgeloop.types import Label, Verdict
 
@@ -39,12 +54,14 @@ def evaluator_agreement(
     ws: Workspace, project: str, evaluator: str, n_resamples: int = 1000
 ) -> dict[str, Any]:
     """Agreement of `evaluator` (name or name@version) with the project's human labels."""
-    verdicts = _latest_per_session(ws.verdicts(project, evaluator))
+    latest = _latest_per_session(ws.verdicts(project, evaluator))
+    verdicts = {sid: v for sid, v in latest.items() if not is_pairwise(v)}
+    pairs = {sid: v for sid, v in latest.items() if is_pairwise(v)}
     labelled = {s.id: good for s, good, _ in ws.labelled_sessions(project)}
     report: dict[str, Any] = {
         "evaluator": evaluator,
         "project": project,
-        "verdicts": len(verdicts),
+        "verdicts": len(latest),
         "human_labelled": len(labelled),
     }
     shared = [sid for sid in verdicts if sid in labelled]
@@ -68,7 +85,7 @@ def evaluator_agreement(
             n_resamples=n_resamples,
         )
     report.update(_criteria_agreement(ws, project, verdicts, n_resamples))
-    report.update(_pairwise_agreement(ws, project, verdicts))
+    report.update(_pairwise_agreement(ws, project, pairs, n_resamples))
     return report
 
 
@@ -89,29 +106,57 @@ def _criteria_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict
     return {"criteria": per} if per else {}
 
 
-def _pairwise_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict]) -> dict[str, Any]:
-    choice: dict[str, list[str]] = defaultdict(list)
+def _human_choice(picks: list[str]) -> str:
+    """The most common choice; when two choices are equally common, the humans call it a tie."""
+    counts = Counter(picks).most_common()
+    return counts[0][0] if len(counts) == 1 or counts[0][1] > counts[1][1] else "tie"
+
+
+def _rate(hits: list[bool], n: int) -> dict[str, Any]:
+    return stats.bootstrap(_mean, np.asarray(hits, dtype=float), n_resamples=n).as_dict()
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if len(x) else float("nan")
+
+
+def _pairwise_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict], n: int) -> dict[str, Any]:
+    """A pairwise judge (both orders) against the humans' A / B / tie choices, and the judge's biases."""
+    picks: dict[str, list[str]] = defaultdict(list)
     for lab in ws.labels(project, kind="pairwise"):
         if lab.choice:
-            choice[lab.session_id].append(lab.choice)
-    rows = []
-    for sid, picks in choice.items():
-        v = verdicts.get(sid)
-        if v is None or v.status != "ok":
-            continue
-        human = max(set(picks), key=picks.count)
-        judged = "tie" if v.label is None else ("A" if v.label == 1 else "B")
-        rows.append((human, judged))
-    if not rows:
+            picks[lab.session_id].append(lab.choice)
+    shared = [sid for sid in verdicts if sid in picks]
+    if not shared:
         return {}
-    h, p = zip(*rows, strict=True)
-    return {
-        "pairwise": {
-            "n": len(rows),
-            "accuracy": stats.bootstrap(stats.accuracy, list(h), list(p)).as_dict(),
-            "kappa": stats.cohen_kappa(list(h), list(p)),
-        }
+    ok = [sid for sid in shared if verdicts[sid].status == "ok"]
+    human = np.asarray([_human_choice(picks[sid]) for sid in ok], dtype=object)
+    judged = np.asarray([winner_of(verdicts[sid]) or "tie" for sid in ok], dtype=object)
+    decisive = human != "tie"
+    oks = [verdicts[sid] for sid in ok]
+    by_id = {s.id: s for s in ws.sessions(project, ids=ok)}
+    sessions = [by_id.get(sid) for sid in ok]
+    right = int(np.sum(human == judged))
+    report: dict[str, Any] = {
+        "n": len(ok),
+        "errors": len(shared) - len(ok),
+        "human_ties": int(np.sum(~decisive)),
+        "judge_ties": int(np.sum(judged == "tie")),
+        "accuracy": stats.bootstrap(stats.accuracy, human, judged, n_resamples=n).as_dict(),
+        "accuracy_errors_as_wrong": right / len(shared),
+        "accuracy_human_decisive": stats.bootstrap(
+            stats.accuracy, human[decisive], judged[decisive], n_resamples=n
+        ).as_dict(),
+        "kappa": stats.bootstrap(stats.cohen_kappa, human, judged, n_resamples=n).as_dict(),
+        "position_consistency": _rate([bool(v.scores["consistent"]) for v in oks], n),
+        "first_position_rate": _rate(first_position_wins(oks), n),
+        "position_bias": _rate(first_position_wins(oks, consistent=False), n),
+        "a_win_rate_consistent": a_win_rate_consistent(oks),
+        "longer_preferred": _rate(longer_wins(list(judged), sessions), n),
+        "human_longer_preferred": _rate(longer_wins(list(human), sessions), n),
+        "length_bias": length_bias(oks, [s for s in sessions if s is not None]),
     }
+    return {"pairwise": report}
 
 
 def _is_number(value: Any) -> bool:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import csv
 import json
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from judgeloop.errors import InvalidInput, JudgeloopError
+from judgeloop.cli.options import DbOption
+from judgeloop.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from judgeloop.judging.rubric import Rubric
     from judgeloop.llm.runner import Runner
     from judgeloop.types import Session, Verdict
 
@@ -56,11 +59,21 @@ def read_sessions(path: Path) -> list[Session]:
             if not isinstance(row.get(key), str | list) or not row.get(key):
                 raise InvalidInput("missing or empty", file=str(path), row=n, field=key, expected="a text")
         sid = str(row["id"]) if row.get("id") not in (None, "") else str(n)
-        reference = row.get("reference") or None
+        reference, output_b = (_text_or_none(row.get(k)) for k in ("reference", "output_b"))
         sessions.append(
-            Session(id=sid, model_input=row[INPUT_FIELD], model_output=row[OUTPUT_FIELD], reference=reference)
+            Session(
+                id=sid,
+                model_input=row[INPUT_FIELD],
+                model_output=row[OUTPUT_FIELD],
+                reference=reference,
+                output_b=output_b,
+            )
         )
     return sessions
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 # --- judge ------------------------------------------------------------------------------------------
@@ -88,25 +101,37 @@ def verdict_line(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def _run(judge: Any, sessions: list[Session], out_path: Path, chunk: int) -> list[Verdict]:
+def _run(
+    judge: Any,
+    sessions: list[Session],
+    out_path: Path | None,
+    chunk: int,
+    store: tuple[Any, str] | None = None,
+) -> list[Verdict]:
+    """Judge in chunks; each chunk's verdicts are written (file and/or store) before the next starts."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     verdicts: list[Verdict] = []
     columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with out_path.open("w", encoding="utf-8") as fh, Progress(*columns, console=err) as bar:
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        fh = stack.enter_context(out_path.open("w", encoding="utf-8")) if out_path is not None else None
+        bar = stack.enter_context(Progress(*columns, console=err))
         task = bar.add_task("judge", total=len(sessions))
         for start in range(0, len(sessions), chunk):
             batch = judge.evaluate(sessions[start : start + chunk])
-            for verdict in batch:
-                fh.write(json.dumps(verdict_line(verdict), ensure_ascii=False) + "\n")
-            fh.flush()
+            if fh is not None:
+                fh.writelines(json.dumps(verdict_line(v), ensure_ascii=False) + "\n" for v in batch)
+                fh.flush()
+            if store is not None:
+                store[0].add_verdicts(store[1], batch)
             verdicts += batch
             bar.advance(task, len(batch))
     return verdicts
 
 
-def _summary(verdicts: list[Verdict], runner: Runner, out_path: Path) -> None:
+def _summary(verdicts: list[Verdict], runner: Runner, where: Path | str) -> None:
     n_ok = sum(v.status == "ok" for v in verdicts)
     usage = runner.usage
     cost = f"${usage.cost_usd:.4f}" + (
@@ -119,16 +144,50 @@ def _summary(verdicts: list[Verdict], runner: Runner, out_path: Path) -> None:
     )
     passed = [v.label for v in verdicts if v.status == "ok"]
     if passed:
-        out.print(
-            f"pass rate {sum(1 for p in passed if p) / len(passed):.1%} of ok verdicts; wrote {out_path}"
-        )
+        out.print(f"pass rate {sum(1 for p in passed if p) / len(passed):.1%} of ok verdicts; wrote {where}")
     else:
-        out.print(f"wrote {out_path}")
+        out.print(f"wrote {where}")
+
+
+def _make_judge(
+    runner: Runner, rubric: Rubric | str, pairwise: bool, short: bool, name: str | None, **kw: Any
+) -> Any:
+    from judgeloop.judging import PairwiseJudge, RubricJudge
+
+    if pairwise:
+        return PairwiseJudge(runner, short=short, name=name or "judge:pairwise", **kw)
+    return RubricJudge(runner, rubric, rationale=not short, name=name, **kw)
+
+
+def _project_sessions(ws: Any, project: str, pairwise: bool, limit: int | None) -> list[Session]:
+    sessions = ws.sessions(project)
+    if pairwise:
+        sessions = [s for s in sessions if s.output_b]
+        if not sessions:
+            raise InvalidInput(
+                f"project {project!r} has no pairwise sessions",
+                field="output_b",
+                expected="sessions with output_b",
+            )
+    if not sessions:
+        raise InvalidInput(
+            f"project {project!r} has no sessions", field="project", expected="imported sessions"
+        )
+    return sessions[:limit] if limit else sessions
+
+
+def _bias_summary(verdicts: list[Verdict], sessions: list[Session]) -> None:
+    from judgeloop.judging import bias_report
+
+    report = bias_report(verdicts, sessions)
+    parts = [f"{k} {v:.3f}" for k, v in report.items() if isinstance(v, float)]
+    out.print(f"{report['n_tie']} ties; " + ", ".join(parts))
 
 
 def judge_command(
     file: Annotated[
-        Path | None, typer.Argument(help="CSV or JSONL with model_input, model_output, optional reference.")
+        Path | None,
+        typer.Argument(help="CSV or JSONL with model_input, model_output, optional reference / output_b."),
     ] = None,
     rubric: Annotated[
         str, typer.Option(help="A built-in rubric name (seed, helpfulness, ...) or a YAML file.")
@@ -140,7 +199,22 @@ def judge_command(
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL (…/v1).")] = None,
     out_path: Annotated[Path | None, typer.Option("--out", help="Output JSONL, one verdict per row.")] = None,
     project: Annotated[
-        str | None, typer.Option("--project", "-p", help="Judge a project's sessions.")
+        str | None,
+        typer.Option("--project", "-p", help="Judge a project's sessions; the verdicts go into the store."),
+    ] = None,
+    db: DbOption = None,
+    pairwise: Annotated[
+        bool, typer.Option("--pairwise", help="Compare model_output (A) with output_b (B), in both orders.")
+    ] = False,
+    short: Annotated[
+        bool,
+        typer.Option(
+            "--short", help="Ask for the scores / verdict only, without a rationale (small models)."
+        ),
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Evaluator name for the verdicts (default judge:RUBRIC / judge:pairwise)."),
     ] = None,
     max_tokens: Annotated[int, typer.Option(help="Tokens per judge reply.")] = 512,
     temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
@@ -148,24 +222,43 @@ def judge_command(
     concurrency: Annotated[int, typer.Option(help="Parallel calls to the model.")] = 4,
     limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
 ) -> None:
-    """Grade every row of FILE with an LLM judge; one JSON line per row (errors included) in --out."""
-    if project is not None:
-        raise JudgeloopError(
-            "judge --project is not implemented yet; judge a CSV/JSONL file with --out for now"
-        )
-    if file is None or out_path is None:
+    """Grade sessions with an LLM judge: every row of FILE (verdicts to --out), or a project's sessions
+    (verdicts into the store, errors included). Then: judgeloop agreement --evaluator NAME --project P."""
+    if (file is None) == (project is None):
         raise InvalidInput(
-            "judge needs a FILE and --out", field="file", expected="judgeloop judge FILE --out OUT"
+            "judge needs a FILE or --project (one of them)",
+            field="file",
+            expected="judgeloop judge FILE --out OUT, or judgeloop judge --project P",
         )
-    from judgeloop.judging import RubricJudge, load_rubric
+    if file is not None and out_path is None:
+        raise InvalidInput(
+            "judging a file needs --out", field="out", expected="judgeloop judge FILE --out OUT"
+        )
+    from judgeloop.judging import load_rubric
     from judgeloop.llm import make_client
 
-    rubric_ = load_rubric(rubric)
-    sessions = read_sessions(file)[:limit] if limit else read_sessions(file)
-    runner = make_client(model, base_url, concurrency=concurrency)
-    judge = RubricJudge(runner, rubric_, max_tokens=max_tokens, temperature=temperature, seed=seed)
-    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2)
-    _summary(verdicts, runner, out_path)
+    options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
+    rubric_ = load_rubric(rubric) if not pairwise else rubric
+    if project is not None:
+        from judgeloop.llm.cache import StoreCache
+        from judgeloop.store import Workspace
+
+        ws = Workspace(db)
+        sessions = _project_sessions(ws, project, pairwise, limit)
+        runner = make_client(model, base_url, concurrency=concurrency, cache=StoreCache(ws))
+        judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
+        verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2, store=(ws, project))
+    else:
+        assert file is not None and out_path is not None
+        sessions = read_sessions(file)[:limit] if limit else read_sessions(file)
+        runner = make_client(model, base_url, concurrency=concurrency)
+        judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
+        verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2)
+    _summary(verdicts, runner, out_path or f"project {project!r} as evaluator {judge.name!r}")
+    if pairwise:
+        _bias_summary(verdicts, sessions)
+    if project is not None:
+        out.print(f"next: judgeloop agreement --evaluator {judge.name} --project {project}")
 
 
 # --- llm serve --------------------------------------------------------------------------------------

@@ -109,6 +109,19 @@ def ask(
     return Outcome(value, error, raw, tally.tokens, tally.cost, latency, repaired=len(tally.texts) > 1)
 
 
+VERSION_MAX = 50  # the store's verdict.version column
+
+
+def version_tag(prefix: str, model: str) -> str:
+    """`prefix+model`, cut to fit the store's version column (a hash of the model keeps it distinct)."""
+    tag = f"{prefix}+{model}"
+    if len(tag) <= VERSION_MAX:
+        return tag
+    digest = hashlib.sha256(model.encode("utf-8")).hexdigest()[:8]
+    keep = VERSION_MAX - len(prefix) - len(digest) - 3
+    return f"{prefix}+{model[-keep:] if keep > 0 else ''}~{digest}"[-VERSION_MAX:]
+
+
 def require_pairs(sessions: Sequence[Session]) -> None:
     for row, session in enumerate(sessions, start=1):
         if session.output_b is None:

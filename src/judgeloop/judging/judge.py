@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgeloop.judging.calls import DATA_NOTICE, Outcome, as_runner, ask, fence, params_hash
+from judgeloop.judging.calls import DATA_NOTICE, Outcome, as_runner, ask, fence, params_hash, version_tag
 from judgeloop.judging.parse import parse_judgment
 from judgeloop.judging.rubric import Rubric, load_rubric
 from judgeloop.llm.base import LLMClient, Message
@@ -26,7 +26,7 @@ SYSTEM_PROMPT = (
 NO_REFERENCE = "(none)"
 
 
-def judge_messages(rubric: Rubric, session: Session) -> list[Message]:
+def judge_messages(rubric: Rubric, session: Session, rationale: bool = True) -> list[Message]:
     """The system and user messages that ask for a rubric verdict on `session`."""
     reference = fence("REFERENCE", session.reference) if session.reference else NO_REFERENCE
     user = rubric.render(
@@ -34,16 +34,17 @@ def judge_messages(rubric: Rubric, session: Session) -> list[Message]:
             "input": fence("INPUT", session.input_text),
             "output": fence("OUTPUT", session.model_output),
             "reference": reference,
-        }
+        },
+        rationale,
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
 
-def repair_prompt(rubric: Rubric) -> Callable[[str], str]:
+def repair_prompt(rubric: Rubric, rationale: bool = True) -> Callable[[str], str]:
     """The follow-up message that asks once more for valid JSON only."""
 
     def prompt(error: str) -> str:
-        return f"Your reply could not be read ({error}). {rubric.format_instruction()}"
+        return f"Your reply could not be read ({error}). {rubric.format_instruction(rationale)}"
 
     return prompt
 
@@ -61,6 +62,7 @@ class RubricJudge:
         seed: int | None = None,
         use_schema: bool = True,
         repair: bool = True,
+        rationale: bool = True,
         name: str | None = None,
     ) -> None:
         self.client = client
@@ -70,12 +72,13 @@ class RubricJudge:
         self.seed = seed
         self.use_schema = use_schema
         self.repair = repair
+        self.rationale = rationale
         self.name = name or f"judge:{self.rubric.name}"
         self._runner: Runner | None = None
 
     @property
     def version(self) -> str:
-        return f"{self.rubric.version}+{self.runner.model}"
+        return version_tag(self.rubric.version, self.runner.model)
 
     @property
     def runner(self) -> Runner:
@@ -92,18 +95,20 @@ class RubricJudge:
             "seed": self.seed,
             "use_schema": self.use_schema,
             "repair": self.repair,
+            "rationale": self.rationale,
         }
 
     def evaluate(self, sessions: Sequence[Session]) -> list[Verdict]:
         return self.runner.map(self.evaluate_one, list(sessions))
 
     def evaluate_one(self, session: Session) -> Verdict:
-        schema = self.rubric.json_schema() if self.use_schema and self.runner.supports_json_schema else None
+        use_schema = self.use_schema and self.runner.supports_json_schema
+        schema = self.rubric.json_schema(self.rationale) if use_schema else None
         outcome = ask(
             self.runner,
-            judge_messages(self.rubric, session),
+            judge_messages(self.rubric, session, self.rationale),
             lambda text: _parse_or_none(text, self.rubric),
-            repair_prompt(self.rubric) if self.repair else None,
+            repair_prompt(self.rubric, self.rationale) if self.repair else None,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
             json_schema=schema,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from judgeloop.errors import InvalidInput
-from judgeloop.judging.calls import Outcome, as_runner, ask, fill, params_hash
+from judgeloop.judging.calls import Outcome, as_runner, ask, fill, params_hash, version_tag
 from judgeloop.judging.parse import parse_rating
 from judgeloop.llm.base import LLMClient, Message
 from judgeloop.llm.runner import Runner
@@ -102,7 +102,7 @@ class MTBenchJudge:
 
     @property
     def version(self) -> str:
-        return f"mt-bench+{self.runner.model}"
+        return version_tag("mt-bench", self.runner.model)
 
     def params(self) -> dict[str, Any]:
         keys = ("general", "math", "max_tokens", "temperature", "repair", "pass_at")

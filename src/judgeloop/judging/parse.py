@@ -28,6 +28,10 @@ RATING_BACKUP_RE = re.compile(r"\[\s*(\d+(?:\.\d+)?)\s*\]")
 RATING_WORD_RE = re.compile(r"\brating\W{0,6}(\d+(?:\.\d+)?)(?:\s*(?:/|out of)\s*10)?", re.IGNORECASE)
 SCALE_NOTE_RE = re.compile(r"\(\s*(?:\d+\s*-\s*\d+|yes\s*/\s*no)\s*\)", re.IGNORECASE)
 PAIR_RE = re.compile(r"\[\[\s*(A|B|C|tie)\s*\]\]", re.IGNORECASE)
+PAIR_KEYS = ("verdict", "winner", "choice", "better", "preferred", "final_verdict")
+PAIR_VALUE_RE = re.compile(
+    r"^\W*(?:(?:assistant|output|answer|response)\s+)?\b(A|B|C|tie)\b\W*$", re.IGNORECASE
+)
 PAIR_WORD_RE = re.compile(
     r"final verdict\W{0,6}(?:is\W{0,4})?(?:assistant\s+)?\b(A|B|C|tie)\b", re.IGNORECASE
 )
@@ -207,9 +211,28 @@ def parse_rating(text: str, low: float = 1, high: float = 10) -> tuple[float | N
     return None, "no [[rating]] found"
 
 
+def _json_verdicts(text: str) -> list[str]:
+    """Verdicts in JSON objects: {"verdict": "A"} (or winner / choice / better / preferred)."""
+    found = []
+    for obj in extract_objects(text):
+        for key, value in _flatten(obj.value).items():
+            if key in PAIR_KEYS and isinstance(value, str):
+                m = PAIR_VALUE_RE.match(value)
+                if m:
+                    found.append(m.group(1))
+    return found
+
+
 def parse_pairwise(text: str) -> tuple[str | None, str | None]:
-    """'A', 'B' or 'tie' from MT-Bench's [[A]] / [[B]] / [[C]] (the last one is the final verdict)."""
-    found = PAIR_RE.findall(text or "") or PAIR_WORD_RE.findall(text or "")
+    """'A', 'B' or 'tie' from MT-Bench's [[A]] / [[B]] / [[C]] (the last one is the final verdict), else
+    from a JSON {"verdict": "A"}, a "final verdict: B", or a reply that is only the letter or "tie"."""
+    text = text or ""
+    found = (
+        PAIR_RE.findall(text)
+        or _json_verdicts(text)
+        or PAIR_WORD_RE.findall(text)
+        or PAIR_VALUE_RE.findall(text.strip())
+    )
     if not found:
         return None, "no [[A]] / [[B]] / [[C]] verdict found"
     choice = found[-1].upper()

@@ -130,23 +130,25 @@ class Rubric(BaseModel):
     def criterion(self, name: str) -> Criterion:
         return next(c for c in self.criteria if c.name == name)
 
-    def json_schema(self) -> dict[str, Any]:
-        """The JSON object a judge must return: the rationale first, then one key per criterion."""
-        props: dict[str, Any] = {self.rationale_field: {"type": "string"}}
+    def json_schema(self, rationale: bool = True) -> dict[str, Any]:
+        """The JSON object a judge must return: the rationale first (unless `rationale=False`), then one
+        key per criterion."""
+        props: dict[str, Any] = {self.rationale_field: {"type": "string"}} if rationale else {}
         props.update({c.name: c.value_schema() for c in self.criteria})
         return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
 
-    def format_instruction(self) -> str:
-        keys = [f'"{self.rationale_field}": "<one or two sentences>"']
+    def format_instruction(self, rationale: bool = True) -> str:
+        keys = [f'"{self.rationale_field}": "<one or two sentences>"'] if rationale else []
         keys += [f'"{c.name}": {c.format_hint()}' for c in self.criteria]
         return "Reply with only this JSON object and no other text:\n{" + ", ".join(keys) + "}"
 
     def criteria_text(self) -> str:
         return "\n".join(f"- {c.name} ({c.scale}): {c.description.strip()}" for c in self.criteria)
 
-    def render(self, values: dict[str, str]) -> str:
+    def render(self, values: dict[str, str], rationale: bool = True) -> str:
         """The template with the placeholders filled (other braces are left alone)."""
-        values = {"criteria": self.criteria_text(), "format": self.format_instruction(), **values}
+        fmt = self.format_instruction(rationale)
+        values = {"criteria": self.criteria_text(), "format": fmt, **values}
         text = PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), ""), self.template)
         if "{format}" not in self.template:
             text = text.rstrip() + "\n\n" + values["format"]

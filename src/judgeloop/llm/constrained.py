@@ -101,7 +101,13 @@ class Vocab:
 
 
 class SchemaDecoder:
-    """One schema-guided generation over a model with a KV cache (not thread-safe: hold the model lock)."""
+    """One schema-guided generation over a model with a KV cache (not thread-safe: hold the model lock).
+
+    Tokens whose value is already known (the prompt, the skeleton, the rest of a choice once only one
+    choice is left) are queued and reach the model in one forward pass, when the next decision needs
+    logits; the last skeleton piece is never run at all. A choice-only schema thus costs one forward pass
+    per decision: a pairwise verdict {"verdict": "A"} is the prompt's pass and nothing more.
+    """
 
     def __init__(self, model: Any, tokenizer: Any, vocab: Vocab, *, temperature: float, seed: int | None):
         import torch
@@ -110,39 +116,47 @@ class SchemaDecoder:
         self.temperature = temperature
         self.generator = torch.Generator().manual_seed(seed if seed is not None else 0)
         self.past: Any = None
-        self.fed = 0  # tokens fed after the prompt (the completion's length)
+        self.pending: list[int] = []  # known tokens not yet run through the model
+        self.last: Any = None  # logits after the last token run
+        self.fed = 0  # tokens after the prompt (the completion's length)
+        self.passes = 0  # forward passes run
 
     def run(self, prompt_ids: list[int], fields: list[FieldPlan], max_tokens: int) -> tuple[str, int]:
         """(the JSON text, completion tokens)."""
         pieces = [self._encode(p) for p in skeleton(fields)]
-        logits = self._feed(prompt_ids, count=False)
+        self.pending = list(prompt_ids)
         values: dict[str, Any] = {}
         for i, f in enumerate(fields):
-            logits = self._feed(pieces[i])
+            self._push(pieces[i])
             if f.kind == "choice":
-                literal, logits = self._choose(logits, f.choices, pieces[i + 1][0])
-                values[f.name] = json.loads(literal)
+                values[f.name] = json.loads(self._choose(f.choices, pieces[i + 1][0]))
             else:
                 reserve = sum(len(p) for p in pieces[i + 1 :]) + 2 * (len(fields) - i - 1)
                 budget = max(0, max_tokens - self.fed - reserve)
-                values[f.name] = self._string(logits, budget, f.max_chars)
-        self._count(pieces[-1])
+                values[f.name] = self._string(budget, f.max_chars)
+        self._push(pieces[-1])
         return json.dumps(values, ensure_ascii=False), self.fed
 
     def _encode(self, text: str) -> list[int]:
         return list(self.tokenizer.encode(text, add_special_tokens=False))
 
-    def _count(self, ids: list[int]) -> None:
+    def _push(self, ids: list[int]) -> None:
+        """Known completion tokens: queued, run with the next pass that needs logits."""
+        self.pending += ids
         self.fed += len(ids)
 
-    def _feed(self, ids: list[int], count: bool = True) -> Any:
+    def _logits(self) -> Any:
+        """Logits for the next token (one forward pass over the queued tokens, if any)."""
         import torch
 
-        out = self.model(input_ids=torch.tensor([ids]), past_key_values=self.past, use_cache=True)
-        self.past = out.past_key_values
-        if count:
-            self.fed += len(ids)
-        return out.logits[0, -1].float()
+        if self.pending:
+            out = self.model(
+                input_ids=torch.tensor([self.pending]), past_key_values=self.past, use_cache=True
+            )
+            self.past, self.pending = out.past_key_values, []
+            self.last = out.logits[0, -1].float()
+            self.passes += 1
+        return self.last
 
     def _pick(self, scores: Any) -> int:
         import torch
@@ -152,7 +166,7 @@ class SchemaDecoder:
         probs = torch.softmax(scores / self.temperature, dim=-1)
         return int(torch.multinomial(probs, 1, generator=self.generator))
 
-    def _choose(self, logits: Any, choices: tuple[str, ...], follow: int) -> tuple[str, Any]:
+    def _choose(self, choices: tuple[str, ...], follow: int) -> str:
         """Walk the trie of the choices' tokens; END (stop here) is scored by the next skeleton token."""
         import torch
 
@@ -162,29 +176,29 @@ class SchemaDecoder:
             done = [c for c in alive if len(seqs[c]) == depth]
             nexts = sorted({seqs[c][depth] for c in alive if len(seqs[c]) > depth})
             options = nexts + ([follow] if done else [])
-            scores = logits[torch.tensor(options)]
-            pick = options[self._pick(scores)]
+            if len(options) == 1:
+                pick = options[0]  # forced: no pass needed
+            else:
+                pick = options[self._pick(self._logits()[torch.tensor(options)])]
             if done and pick == follow and pick not in nexts:
-                return done[0], logits
+                return done[0]
             alive = [c for c in alive if len(seqs[c]) > depth and seqs[c][depth] == pick]
-            logits = self._feed([pick])
+            self._push([pick])
             depth += 1
-            if len(alive) == 1 and len(seqs[alive[0]]) > depth:
-                logits = self._feed(seqs[alive[0]][depth:])
-                return alive[0], logits
             if len(alive) == 1:
-                return alive[0], logits
+                self._push(seqs[alive[0]][depth:])
+                return alive[0]
 
-    def _string(self, logits: Any, budget: int, max_chars: int | None) -> str:
+    def _string(self, budget: int, max_chars: int | None) -> str:
         tokens: list[int] = []
         for _ in range(budget):
             allowed = self.vocab.string_ok | self.vocab.closers if tokens else self.vocab.string_ok
-            scores = logits[: self.vocab.size].masked_fill(~allowed, float("-inf"))
+            scores = self._logits()[: self.vocab.size].masked_fill(~allowed, float("-inf"))
             tok = self._pick(scores)
             if self.vocab.closers[tok]:
                 break
             tokens.append(tok)
-            logits = self._feed([tok])
+            self._push([tok])
             if max_chars is not None and len(self.tokenizer.decode(tokens)) >= max_chars:
                 break
         text = str(self.tokenizer.decode(tokens)).strip()
