@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "judge",
     "generate",
     "bench",
+    "sfteval",
     "serve",
     "review",
     "loop",

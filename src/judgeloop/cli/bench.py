@@ -14,18 +14,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from judgeloop.cli.bench_mtbench import mtbench_command
+from judgeloop.cli.bench_winrate import winrate_command
+
 console = Console()
 
 bench_app = typer.Typer(
     name="bench",
-    help="Score model outputs on public benchmarks (IFEval, ...).",
+    help="Score model outputs on public benchmarks (IFEval, AlpacaEval win rate, MT-Bench).",
     no_args_is_help=True,
 )
 
 
 def _write_json(path: Path, figures: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    from judgeloop.io import atomic_write_text
+
+    atomic_write_text(path, json.dumps(figures, indent=2) + "\n")
     console.print(f"wrote {path}")
 
 
@@ -73,6 +77,8 @@ def ifeval_command(
 
 
 bench_app.command("ifeval")(ifeval_command)
+bench_app.command("winrate")(winrate_command)
+bench_app.command("mtbench")(mtbench_command)
 
 
 def register(app: typer.Typer) -> None:
