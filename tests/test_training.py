@@ -118,7 +118,7 @@ def test_pair_encoding_keeps_the_output_and_cuts_the_input() -> None:
 
 
 def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
-    from tests._server_support import tiny_examples
+    from _server_support import tiny_examples
 
     out = tmp_path / "ft"
     result = train_evaluator(
@@ -173,7 +173,7 @@ def test_bad_training_input_names_the_problem(tmp_path: Path) -> None:
 def test_failed_training_leaves_the_previous_model_untouched(trained: Path, tmp_path: Path) -> None:
     import shutil
 
-    from tests._server_support import tiny_examples
+    from _server_support import tiny_examples
 
     target = tmp_path / "model"
     shutil.copytree(trained, target)
