@@ -1,6 +1,6 @@
 """Risk control: does the certified threshold keep the error of auto-decided sessions under the target?
 
-    .venv/bin/python benchmarks/loop_risk.py            # about 2 minutes after the embeddings are cached
+    .venv/bin/python benchmarks/loop_risk.py            # under a minute once the embeddings are cached
 
 Evaluator probabilities are real: out-of-fold P(truthful) of a logistic regression on frozen MiniLM
 pair embeddings of TruthfulQA (../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl, 19,880
@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from loop_data import RESULTS, load
+from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
@@ -27,6 +29,7 @@ from judgeloop.risk import calibrate, confidence, evaluate_rule
 
 SPLITS = 100
 DELTA = 0.1
+console = Console(highlight=False, markup=False, soft_wrap=True)
 
 
 def out_of_fold(features: np.ndarray, good: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -52,7 +55,7 @@ def oracle_coverage(p: np.ndarray, y: np.ndarray, target: float) -> float:
 
 def repeat(
     p: np.ndarray, y: np.ndarray, target: float, n_cal: int, starts: int, seed: int
-) -> dict[str, float]:
+) -> dict[str, object]:
     rng = np.random.default_rng(seed)
     cov, err, within, certified = [], [], 0, 0
     for _ in range(SPLITS):
@@ -72,19 +75,23 @@ def repeat(
         "coverage_mean": float(np.mean(cov)),
         "coverage_sd": float(np.std(cov)),
         "test_error_mean": float(np.mean(err)) if err else float("nan"),
+        "test_error_median": float(np.median(err)) if err else float("nan"),
         "test_error_p90": float(np.quantile(err, 0.9)) if err else float("nan"),
+        "test_error_max": float(np.max(err)) if err else float("nan"),
         "within_target": within / SPLITS,
+        "violation_rate": 1 - within / SPLITS,
         "certified": certified / SPLITS,
+        "test_errors": [round(float(e), 5) for e in err],
     }
 
 
-def plot(rows: list[dict[str, float]], oracle: dict[float, float], path: Path) -> None:
+def plot(rows: list[dict[str, Any]], oracle: dict[float, float], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4))
     main = [r for r in rows if r["starts"] == 3]
     for n_cal in sorted({r["n_cal"] for r in main}):
         mine = [r for r in main if r["n_cal"] == n_cal]
@@ -93,6 +100,15 @@ def plot(rows: list[dict[str, float]], oracle: dict[float, float], path: Path) -
         axes[1].plot(targets, [100 * r["test_error_mean"] for r in mine], marker="o", label=f"{n_cal} labels")
     axes[0].plot([100 * t for t in oracle], [100 * v for v in oracle.values()], "k--", label="hindsight best")
     axes[1].plot([0, 22], [0, 22], "k:", label="target")
+    at5 = [r for r in main if r["target"] == 0.05]
+    axes[2].boxplot([[100 * e for e in r["test_errors"]] for r in at5], whis=(0, 100))
+    ticks = [f"{r['n_cal']} labels\n(certified in {100 * r['certified']:.0f}%)" for r in at5]
+    axes[2].set_xticks(range(1, len(at5) + 1), ticks)
+    axes[2].axhline(5, color="k", ls=":", label="target 5%")
+    axes[2].set(
+        ylabel="realised error on test (%)",
+        title=f"target 5%: certified splits of {SPLITS} (whiskers: min-max)",
+    )
     axes[0].set(xlabel="target error (%)", ylabel="coverage: auto-decided (%)", title="coverage")
     axes[1].set(xlabel="target error (%)", ylabel="realised error on test (%)", title="error of auto-decided")
     for ax in axes:
@@ -106,7 +122,7 @@ def main() -> None:
     data = load()
     p = out_of_fold(data.features, data.good, data.question_id)
     y = data.good
-    print(
+    console.print(
         f"out-of-fold accuracy {np.mean((p >= 0.5) == y):.3f} on {len(y)} rows "
         f"({time.perf_counter() - t0:.0f} s)"
     )
@@ -114,17 +130,17 @@ def main() -> None:
     for target in (0.05, 0.10, 0.20):
         for n_cal in (1000, 2000, 5000):
             rows.append(repeat(p, y, target, n_cal, starts=3, seed=0))
-            print(json.dumps(rows[-1]), flush=True)
+            console.print(json.dumps({k: v for k, v in rows[-1].items() if k != "test_errors"}))
     for starts in (1, 5):
         rows.append(repeat(p, y, 0.05, 2000, starts=starts, seed=0))
-        print(json.dumps(rows[-1]), flush=True)
+        console.print(json.dumps({k: v for k, v in rows[-1].items() if k != "test_errors"}))
     oracle = {t: oracle_coverage(p, y, t) for t in (0.05, 0.10, 0.20)}
-    print("hindsight best coverage", oracle)
+    console.print("hindsight best coverage", oracle)
     out = {"oof_accuracy": float(np.mean((p >= 0.5) == y)), "splits": SPLITS, "delta": DELTA, "rows": rows}
     out["oracle_coverage"] = {str(k): v for k, v in oracle.items()}
     (RESULTS / "loop_risk.json").write_text(json.dumps(out, indent=1))
     plot(rows, oracle, RESULTS / "loop_risk.png")
-    print(f"done in {time.perf_counter() - t0:.0f} s")
+    console.print(f"done in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
 
 from judgeloop.monitor.spikes import SpikeConfig, detect, episodes
 
 RESULTS = Path(__file__).resolve().parent / "results"
+console = Console(highlight=False, markup=False, soft_wrap=True)
 WINDOWS, DROPS, LENGTH, GRACE = 1000, 10, 8, 2
 
 METHODS: dict[str, SpikeConfig] = {
@@ -105,7 +107,7 @@ def run(streams: int, seed: int) -> list[dict[str, object]]:
                         "seconds": round(time.perf_counter() - t0, 2),
                     }
                 )
-                print(json.dumps(rows[-1]), flush=True)
+                console.print(json.dumps(rows[-1]))
     return rows
 
 
@@ -142,7 +144,7 @@ def main() -> None:
     rows = run(args.streams, args.seed)
     (RESULTS / "loop_spikes.json").write_text(json.dumps(rows, indent=1))
     plot(rows, RESULTS / "loop_spikes.png")
-    print(f"done in {time.perf_counter() - t0:.0f} s")
+    console.print(f"done in {time.perf_counter() - t0:.0f} s")
 
 
 if __name__ == "__main__":
