@@ -126,3 +126,72 @@ def test_mtbench_cli_bad_answers(shared_datasets, tmp_path, cli):
     answers.write_text('{"question_id": 9999, "choices": [{"turns": ["a"]}]}\n', encoding="utf-8")
     code, output = cli([*args, "--questions", folder / "question.jsonl"])
     assert code == 1 and "9999" in output
+
+
+def prefer_winner(body: dict[str, Any], n: int) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """Picks the answer that says WINNER (the first one when both do); ERR makes a reply unreadable."""
+    user = body["messages"][1]["content"]
+    if "ERR" in user:
+        return 200, chat_body("no idea"), {}
+    a, b = user.split("<<<OUTPUT_B")
+    verdict = "A" if "WINNER" in a.split("<<<OUTPUT_A")[1] else "B" if "WINNER" in b else "tie"
+    return 200, chat_body(json.dumps({"verdict": verdict})), {}
+
+
+def test_winrate_cli_judges_model_outputs_against_a_baseline(tmp_path, cli):
+    items = ["q1", "q2", "q3", "q4", "q5"]
+    model = ["WINNER a", "WINNER b", "plain c", "WINNER d", "ERR e"]
+    base = ["plain a", "plain b", "WINNER c", "WINNER d", "plain e"]
+    (tmp_path / "model.json").write_text(
+        json.dumps(
+            [{"instruction": i, "output": o, "generator": "sft"} for i, o in zip(items, model, strict=True)]
+        ),
+        "utf-8",
+    )
+    (tmp_path / "base.json").write_text(
+        json.dumps(
+            [{"instruction": i, "output": o} for i, o in zip(reversed(items), reversed(base), strict=True)]
+        ),
+        "utf-8",
+    )
+    fake = FakeOpenAI(prefer_winner)
+    with ThreadServer(fake.app) as server:
+        code, output = cli(
+            ["bench", "winrate", "--model-outputs", tmp_path / "model.json",
+             "--baseline", tmp_path / "base.json", "--judge-model", "fake-judge",
+             "--base-url", server.base_url, "--concurrency", "2",
+             "--annotations-out", tmp_path / "ann.json", "--out", tmp_path / "wr.json"]
+        )  # fmt: skip
+    assert code == 0, output
+    figures = json.loads((tmp_path / "wr.json").read_text("utf-8"))
+    # q1, q2 model wins (2); q3 baseline wins (1); q4 both say WINNER: each order picks the first, so the
+    # orders disagree -> draw (1.5); q5 unreadable (with the repair retry): missing, not counted
+    assert figures["win_rate"] == pytest.approx(100 * (1 + 1 + 0 + 0.5) / 4)
+    assert (figures["n_wins"], figures["n_wins_base"], figures["n_draws"], figures["n_missing"]) == (
+        2,
+        1,
+        1,
+        1,
+    )
+    assert figures["n_judge_errors"] == 1
+    annotations = json.loads((tmp_path / "ann.json").read_text("utf-8"))
+    by_q = {a["instruction"]: a for a in annotations}
+    assert by_q["q1"]["output_1"] == "plain a" and by_q["q1"]["output_2"] == "WINNER a"
+    assert by_q["q1"]["generator_2"] == "sft" and by_q["q5"]["preference"] is None
+    # the judged annotations are AlpacaEval's format: scoring them again gives the same figures
+    code, output = cli(
+        ["bench", "winrate", "--annotations", tmp_path / "ann.json", "--out", tmp_path / "wr2.json"]
+    )
+    assert code == 0, output
+    assert json.loads((tmp_path / "wr2.json").read_text("utf-8"))["win_rate"] == figures["win_rate"]
+
+
+def test_winrate_cli_needs_annotations_or_outputs(tmp_path, cli):
+    code, output = cli(["bench", "winrate"])
+    assert code == 1 and "--model-outputs" in output
+    (tmp_path / "model.json").write_text(json.dumps([{"instruction": "q", "output": "o"}]), "utf-8")
+    (tmp_path / "base.json").write_text(json.dumps([{"instruction": "other", "output": "o"}]), "utf-8")
+    code, output = cli(
+        ["bench", "winrate", "--model-outputs", tmp_path / "model.json", "--baseline", tmp_path / "base.json"]
+    )
+    assert code == 1 and "no model output" in output

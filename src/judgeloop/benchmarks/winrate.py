@@ -256,3 +256,51 @@ def build_annotations(
 def save_annotations(annotations: Sequence[Mapping[str, Any]], path: str | Path) -> None:
     """Write annotations as AlpacaEval's annotations.json (missing preferences as null)."""
     Path(path).write_text(json.dumps(list(annotations), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+# --- judging model outputs against reference outputs ------------------------------------------------
+
+PREFERENCE = {"A": 1.0, "B": 2.0, "tie": DRAW}  # A = output_1 (baseline), B = output_2 (the model)
+
+
+def judge_annotations(
+    baseline_outputs: Sequence[Mapping[str, Any]],
+    model_outputs: Sequence[Mapping[str, Any]],
+    judge: Any,
+    *,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """AlpacaEval annotations judged by a `judgeloop.judging.PairwiseJudge` (both orders, concurrent).
+
+    Each baseline record is paired with the model's output for the same instruction; the baseline is
+    shown as A (output_1), the model as B (output_2). A pair whose two orders disagree is a draw (1.5);
+    a pair the judge could not answer keeps preference None (dropped from the win rate, counted in
+    `n_missing`)."""
+    from judgeloop.types import Session
+
+    baseline = _check_records(list(baseline_outputs), MODEL_OUTPUT_FIELDS, "baseline outputs")
+    model = _check_records(list(model_outputs), MODEL_OUTPUT_FIELDS, "model outputs")
+    pairs = _pair_by_instruction(baseline, model)[:limit]
+    sessions = [
+        Session(id=str(i), model_input=b["instruction"], model_output=b["output"], output_b=m["output"])
+        for i, (b, m) in enumerate(pairs)
+    ]
+    verdicts = judge.evaluate(sessions)
+    annotations = []
+    for (base, cand), verdict in zip(pairs, verdicts, strict=True):
+        ok = verdict.status == "ok"
+        annotations.append(
+            {
+                "instruction": base["instruction"],
+                "output_1": base["output"],
+                "generator_1": base.get("generator", "baseline"),
+                "dataset": base.get("dataset"),
+                "output_2": cand["output"],
+                "generator_2": cand.get("generator", "model"),
+                "annotator": judge.name,
+                "preference": PREFERENCE[verdict.scores["winner"]] if ok else None,
+                "raw_completion": verdict.raw,
+                "error": None if ok else verdict.error,
+            }
+        )
+    return annotations

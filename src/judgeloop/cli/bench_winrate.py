@@ -33,25 +33,93 @@ def _cell(value: object) -> str:
 
 def winrate_command(
     annotations: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--annotations",
             help="AlpacaEval annotations.json: a list of {instruction, output_1, output_2, preference}.",
         ),
-    ],
+    ] = None,
+    model_outputs: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-outputs",
+            help="The model's model_outputs.json (a list of {instruction, output}) to judge.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="The reference model_outputs.json the model is compared with."),
+    ] = None,
+    judge_model: Annotated[
+        str, typer.Option(help="The pairwise judge: 'local', 'anthropic:NAME' or an OpenAI-compatible model.")
+    ] = "local",
+    base_url: Annotated[str | None, typer.Option(help="The judge's OpenAI-compatible URL (…/v1).")] = None,
+    short: Annotated[
+        bool, typer.Option("--short/--rationale", help="Ask the judge for the verdict only (small models).")
+    ] = True,
+    save_annotations_to: Annotated[
+        Path | None, typer.Option("--annotations-out", help="Write the judged annotations here.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N baseline instructions.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Parallel calls to the judge.")] = 4,
     out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON to this file.")] = None,
 ) -> None:
-    """Win rate of output_2 (the model) against output_1 (the baseline), as AlpacaEval computes it."""
-    from judgeloop.benchmarks.winrate import winrate_from_file
+    """Win rate of output_2 (the model) against output_1 (the baseline), as AlpacaEval computes it:
+    from existing annotations (--annotations), or by judging --model-outputs against --baseline with a
+    pairwise LLM judge in both orders."""
+    from judgeloop.benchmarks.winrate import compute_winrate, winrate_from_file
+    from judgeloop.errors import InvalidInput
+    from judgeloop.io import atomic_write_text
 
-    figures = winrate_from_file(annotations).as_dict()
-    table = Table(title=f"Win rate: {annotations.name}")
+    judging = model_outputs is not None or baseline is not None
+    if annotations is not None and judging:
+        raise InvalidInput(
+            "give either --annotations or --model-outputs with --baseline, not both", field="annotations"
+        )
+    if annotations is not None:
+        figures = winrate_from_file(annotations).as_dict()
+        title = annotations.name
+    elif model_outputs is not None and baseline is not None:
+        judged = _judge(model_outputs, baseline, judge_model, base_url, short, limit, concurrency)
+        if save_annotations_to is not None:
+            atomic_write_text(save_annotations_to, json.dumps(judged, ensure_ascii=False, indent=1) + "\n")
+            console.print(f"wrote {save_annotations_to}")
+        figures = compute_winrate(judged).as_dict()
+        figures["judge"] = judged[0]["annotator"] if judged else judge_model
+        figures["n_judge_errors"] = sum(1 for a in judged if a["error"])
+        title = f"{model_outputs.name} vs {baseline.name}, judged by {figures['judge']}"
+    else:
+        raise InvalidInput(
+            "nothing to score",
+            field="annotations",
+            expected="--annotations FILE, or --model-outputs FILE with --baseline FILE",
+        )
+    table = Table(title=f"Win rate: {title}")
     table.add_column("metric")
     table.add_column("value", justify="right")
-    for key, title in _ROWS:
-        table.add_row(title, _cell(figures[key]))
+    for key, name in _ROWS:
+        table.add_row(name, _cell(figures[key]))
     console.print(table)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(out, json.dumps(figures, indent=2) + "\n")
         console.print(f"wrote {out}")
+
+
+def _judge(
+    model_outputs: Path,
+    baseline: Path,
+    judge_model: str,
+    base_url: str | None,
+    short: bool,
+    limit: int | None,
+    concurrency: int,
+) -> list[dict]:
+    from judgeloop.benchmarks.winrate import judge_annotations, load_model_outputs
+    from judgeloop.judging import PairwiseJudge
+    from judgeloop.llm import make_client
+
+    base = load_model_outputs(baseline)
+    model = load_model_outputs(model_outputs)
+    runner = make_client(judge_model, base_url, concurrency=concurrency)
+    judge = PairwiseJudge(runner, short=short, max_tokens=16 if short else 512)
+    return judge_annotations(base, model, judge, limit=limit)
