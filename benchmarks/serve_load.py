@@ -58,7 +58,7 @@ def train_model(out: Path, rows: list[tuple[str, str, bool]]) -> Path:
     from judgeloop.training import train_evaluator
 
     started = time.perf_counter()
-    train_evaluator(rows, out)
+    train_evaluator(rows, out, onnx=True, progress=False)  # what `judgeloop train` writes by default
     print(f"trained on {len(rows)} rows in {time.perf_counter() - started:.0f} s -> {out}")
     return out
 
