@@ -81,7 +81,7 @@ class EmbeddingHead(PairClassifier):
         C: float | str = "auto",
         class_weight: str | None = None,
         max_length: int = DEFAULT_MAX_LENGTH,
-        batch_size: int = 64,
+        batch_size: int = 16,  # encoder batch: small batches of sorted lengths pad least (BENCHMARKS.md)
         cache_size: int = 100_000,
         num_threads: int | None = None,
     ) -> None:

@@ -210,7 +210,7 @@ class FineTune(PairClassifier):
     def _encode(self, X: Sequence[Pair]) -> list[Encoded]:
         return self.encoder_.encode_pairs([x for x, _ in X], [o for _, o in X])
 
-    def _logits(self, rows: list[Encoded], batch_size: int = 64) -> np.ndarray:
+    def _logits(self, rows: list[Encoded], batch_size: int = 16) -> np.ndarray:
         import torch
 
         self.model_.eval()
