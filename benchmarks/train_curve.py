@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/train_curve.py                    # the full run (see --help for the budget)
     .venv/bin/python benchmarks/train_curve.py --quick            # a smoke run: small sizes, one seed
     .venv/bin/python benchmarks/train_curve.py --sizes 30,100 --methods embedding_head,tfidf --augment
+    .venv/bin/python benchmarks/train_curve.py --data bundled --sizes 30,100 --heldout 80 --out X.json
 
 Data: ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl (19,880 rows; the question is the
 session input, the answer its output, "yes" = truthful = good). A fixed held-out part of --heldout rows
@@ -70,6 +71,24 @@ class Split:
     name: str
     train_pool: np.ndarray  # row indices training sets are drawn from
     heldout: np.ndarray  # fixed held-out row indices
+
+
+def read_bundled() -> tuple[list[str], list[str], np.ndarray]:
+    """The bundled e-commerce sessions; a chat input becomes its messages' text, one per line."""
+    import csv
+
+    from judgeloop.assets import EXAMPLE_DATASET
+
+    questions, answers, good = [], [], []
+    with EXAMPLE_DATASET.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            text = row["model_input"]
+            if text.startswith("["):
+                text = "\n".join(f"{m['role']}: {m['content']}" for m in json.loads(text))
+            questions.append(text)
+            answers.append(row["model_output"])
+            good.append(int(row["good"]))
+    return questions, answers, np.asarray(good, dtype=np.int64)
 
 
 def make_splits(questions: list[str], good: np.ndarray, heldout: int) -> dict[str, Split]:
@@ -453,6 +472,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--question-seed-sizes", default="30", help="seed-recipe sizes on the question split")
     p.add_argument("--heldout", type=int, default=2000)
+    p.add_argument(
+        "--data", default=str(DATA), help="a TruthfulQA-judge JSONL, or 'bundled' (e-commerce support)"
+    )
     p.add_argument("--augment", action="store_true", help="also embedding_head+augment at 30 and 100")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
     p.add_argument("--quick", action="store_true", help="smoke run: 30,100,300 labels, 1 seed, 500 held out")
@@ -467,7 +489,12 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    q, a, y = read_rows(DATA)
+    if args.data == "bundled":
+        q, a, y = read_bundled()
+        data_name = "src/judgeloop/data/ecommerce_support.csv"
+    else:
+        q, a, y = read_rows(Path(args.data))
+        data_name = str(Path(args.data).resolve().relative_to(DATA.parents[3]))
     qid = np.unique(q, return_inverse=True)[1]
     data = {"q": q, "a": a, "y": y, "qid": qid}
     splits = make_splits(q, y, args.heldout)
@@ -483,7 +510,7 @@ def main(argv: list[str] | None = None) -> None:
     meta = {
         "command": command,
         "commands": commands,
-        "data": str(DATA.relative_to(DATA.parents[3])),
+        "data": data_name,
         "rows": len(y),
         "share_good": float(y.mean()),
         "splits": {

@@ -3,8 +3,8 @@
 - off_topic: the input paired with the output of another input (labelled bad);
 - incomplete: a good output cut to its first 30-60% of words (labelled bad).
 Only training rows are augmented (never the held-out or calibration rows). Off by default: measured
-on held-out human labels it did not help on TruthfulQA (BENCHMARKS.md), where bad answers are wrong
-rather than off-topic or cut short.
+on held-out human labels it hurts, on TruthfulQA and on the bundled support set alike (BENCHMARKS.md):
+the extra negatives push the head to call nearly every session bad (kappa 0.00 at 30 and 100 labels).
 """
 
 from __future__ import annotations
