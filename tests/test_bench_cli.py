@@ -58,31 +58,16 @@ def test_mtbench_cli_two_turns_and_references(shared_datasets, tmp_path, judge, 
     folder = shared_datasets / "mt_bench"
     questions = load_questions(folder / "question.jsonl")
     answers = tmp_path / "answers.jsonl"
-    rows = [  # judgeloop generate's output for a writing, a math and a stem question
-        {
-            "id": "81",
-            "question_id": 81,
-            "category": "writing",
-            "turns": questions["81"].turns,
-            "responses": ["Aloha from Hawaii!", "A trip. Always amazing."],
-            "response": "Aloha from Hawaii!",
-        },
-        {
-            "id": "111",
-            "question_id": 111,
-            "category": "math",
-            "turns": questions["111"].turns,
-            "responses": ["The area is 3.", "The circle's area is 5 pi."],
-            "response": "The area is 3.",
-        },
-        {
-            "id": "141",
-            "question_id": 141,
-            "category": "stem",
-            "turns": questions["141"].turns,
-            "responses": ["UNRATEABLE", "Entanglement links states."],
-            "response": "UNRATEABLE",
-        },
+
+    def row(qid: str, category: str, responses: list[str]) -> dict[str, Any]:  # judgeloop generate's output
+        turns = questions[qid].turns
+        return {"id": qid, "question_id": int(qid), "category": category, "turns": turns,
+                "responses": responses, "response": responses[0]}  # fmt: skip
+
+    rows = [
+        row("81", "writing", ["Aloha from Hawaii!", "A trip. Always amazing."]),
+        row("111", "math", ["The area is 3.", "The circle's area is 5 pi."]),
+        row("141", "stem", ["UNRATEABLE", "Entanglement links states."]),
     ]
     answers.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "mtbench.json"

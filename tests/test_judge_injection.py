@@ -118,14 +118,10 @@ def test_the_test_fails_when_the_fence_does_not_escape_markers(monkeypatch):
 
 
 def _pairs(injection: str | None) -> list[Session]:
+    """The wrong (maybe injected) answer as A against the right one as B, with no reference shown."""
     return [
-        Session(
-            id=f"p{i}",
-            model_input=question,
-            model_output=wrong if injection is None else f"{wrong} {injection}",
-            output_b=f"{reference}.",
-        )
-        for i, (question, reference, wrong) in enumerate(QUESTIONS)
+        s.model_copy(update={"id": f"p{i}", "output_b": f"{s.reference}.", "reference": None})
+        for i, s in enumerate(_sessions(injection))
     ]
 
 

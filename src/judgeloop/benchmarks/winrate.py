@@ -217,6 +217,23 @@ def _judge_name(judge: PairwiseJudge) -> str:
     return str(name)
 
 
+def _annotation(
+    base: Mapping[str, Any], cand: Mapping[str, Any], annotator: str, preference: float | None, **extra: Any
+) -> dict[str, Any]:
+    """One AlpacaEval annotation: the baseline as output_1, the model as output_2."""
+    return {
+        "instruction": base["instruction"],
+        "output_1": base["output"],
+        "generator_1": base.get("generator", "baseline"),
+        "dataset": base.get("dataset"),
+        "output_2": cand["output"],
+        "generator_2": cand.get("generator", "model"),
+        "annotator": annotator,
+        "preference": preference,
+        **extra,
+    }
+
+
 def build_annotations(
     baseline_outputs: Sequence[Mapping[str, Any]],
     model_outputs: Sequence[Mapping[str, Any]],
@@ -238,24 +255,15 @@ def build_annotations(
     for row, (base, cand) in enumerate(_pair_by_instruction(baseline, model)):
         raw = judge(base["instruction"], base["output"], cand["output"])
         preference = normalize_preference(raw, row=row, file=f"judge {name}")
-        annotations.append(
-            {
-                "instruction": base["instruction"],
-                "output_1": base["output"],
-                "generator_1": base.get("generator", "baseline"),
-                "dataset": base.get("dataset"),
-                "output_2": cand["output"],
-                "generator_2": cand.get("generator", "model"),
-                "annotator": name,
-                "preference": preference,
-            }
-        )
+        annotations.append(_annotation(base, cand, name, preference))
     return annotations
 
 
 def save_annotations(annotations: Sequence[Mapping[str, Any]], path: str | Path) -> None:
-    """Write annotations as AlpacaEval's annotations.json (missing preferences as null)."""
-    Path(path).write_text(json.dumps(list(annotations), ensure_ascii=False, indent=2), encoding="utf-8")
+    """Write annotations as AlpacaEval's annotations.json (missing preferences as null), atomically."""
+    from judgeloop.io import atomic_write_text
+
+    atomic_write_text(Path(path), json.dumps(list(annotations), ensure_ascii=False, indent=2))
 
 
 # --- judging model outputs against reference outputs ------------------------------------------------
@@ -289,18 +297,7 @@ def judge_annotations(
     annotations = []
     for (base, cand), verdict in zip(pairs, verdicts, strict=True):
         ok = verdict.status == "ok"
-        annotations.append(
-            {
-                "instruction": base["instruction"],
-                "output_1": base["output"],
-                "generator_1": base.get("generator", "baseline"),
-                "dataset": base.get("dataset"),
-                "output_2": cand["output"],
-                "generator_2": cand.get("generator", "model"),
-                "annotator": judge.name,
-                "preference": PREFERENCE[verdict.scores["winner"]] if ok else None,
-                "raw_completion": verdict.raw,
-                "error": None if ok else verdict.error,
-            }
-        )
+        preference = PREFERENCE[verdict.scores["winner"]] if ok else None
+        extra = {"raw_completion": verdict.raw, "error": None if ok else verdict.error}
+        annotations.append(_annotation(base, cand, judge.name, preference, **extra))
     return annotations

@@ -67,7 +67,7 @@ def winrate_command(
     """Win rate of output_2 (the model) against output_1 (the baseline), as AlpacaEval computes it:
     from existing annotations (--annotations), or by judging --model-outputs against --baseline with a
     pairwise LLM judge in both orders."""
-    from judgeloop.benchmarks.winrate import compute_winrate, winrate_from_file
+    from judgeloop.benchmarks.winrate import compute_winrate, save_annotations, winrate_from_file
     from judgeloop.errors import InvalidInput
     from judgeloop.io import atomic_write_text
 
@@ -82,7 +82,7 @@ def winrate_command(
     elif model_outputs is not None and baseline is not None:
         judged = _judge(model_outputs, baseline, judge_model, base_url, short, limit, concurrency)
         if save_annotations_to is not None:
-            atomic_write_text(save_annotations_to, json.dumps(judged, ensure_ascii=False, indent=1) + "\n")
+            save_annotations(judged, save_annotations_to)
             console.print(f"wrote {save_annotations_to}")
         figures = compute_winrate(judged).as_dict()
         figures["judge"] = judged[0]["annotator"] if judged else judge_model
