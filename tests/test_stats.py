@@ -68,3 +68,15 @@ def test_paired_difference_counts_discordant_pairs():
     assert out["diff"] == pytest.approx(10 / 30)
     assert (out["new_right_old_wrong"], out["old_right_new_wrong"]) == (10, 0)
     assert out["mcnemar_p"] < 0.01
+
+
+def test_scale_agreement_vectorised_cis_equal_the_looped_bootstrap():
+    rng = np.random.default_rng(3)
+    human = rng.integers(1, 6, 60).astype(float)
+    predicted = human + rng.normal(0, 1.5, 60)
+    report = stats.scale_agreement(human, predicted, n_resamples=500)
+    for name, fn in (("spearman", stats.spearman), ("pearson", stats.pearson), ("kendall", stats.kendall)):
+        looped = stats.bootstrap(fn, human, predicted, n_resamples=500).as_dict()
+        assert report[name] == pytest.approx(looped, rel=1e-9), name
+    constant = stats.scale_agreement([1, 1, 1], [1, 2, 3])
+    assert np.isnan(constant["spearman"]["value"]) and np.isnan(constant["pearson"]["low"])

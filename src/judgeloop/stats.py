@@ -183,11 +183,25 @@ def bootstrap(
     for i in range(n_resamples):
         idx = rng.integers(0, n, n)
         stats[i] = statistic(*(d[idx] for d in data))
-    stats = stats[~np.isnan(stats)]
-    if len(stats) == 0:
+    return percentile_estimate(value, stats, n, confidence)
+
+
+def percentile_estimate(value: float, resampled: np.ndarray, n: int, confidence: float = 0.95) -> Estimate:
+    """`value` with the percentile CI of its bootstrap replicates (NaN replicates dropped)."""
+    kept = resampled[~np.isnan(resampled)]
+    if n < 2 or len(kept) == 0:
         return Estimate(value, float("nan"), float("nan"), n)
     alpha = (1 - confidence) / 2
-    return Estimate(value, float(np.quantile(stats, alpha)), float(np.quantile(stats, 1 - alpha)), n)
+    return Estimate(value, float(np.quantile(kept, alpha)), float(np.quantile(kept, 1 - alpha)), n)
+
+
+def _row_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of `a` with the same row of `b` (NaN where a row is constant)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (a * b).sum(axis=1) / np.where(denom > 0, denom, 1), np.nan)
 
 
 def paired_difference(
@@ -241,14 +255,26 @@ def binary_agreement(
     return out
 
 
-def scale_agreement(human: ArrayLike, predicted: ArrayLike, n_resamples: int = 1000) -> dict[str, Any]:
-    """Agreement of a scored evaluator (1-5, 1-10, a metric) with human scores or labels."""
+def scale_agreement(
+    human: ArrayLike, predicted: ArrayLike, n_resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
+    """Agreement of a scored evaluator (1-5, 1-10, a metric) with human scores or labels: Spearman,
+    Kendall and Pearson with paired bootstrap CIs (Spearman and Pearson vectorised over resamples)."""
+    from scipy.stats import rankdata
+
     h, p = np.asarray(human, float), np.asarray(predicted, float)
+    n = int(len(h))
+    if n < 2:
+        nan = Estimate(float("nan"), float("nan"), float("nan"), n).as_dict()
+        return {"n": n, "spearman": nan, "kendall": nan, "pearson": nan}
+    idx = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
+    hs, ps = h[idx], p[idx]
+    ranked = _row_corr(rankdata(hs, axis=1), rankdata(ps, axis=1))
     return {
-        "n": int(len(h)),
-        "spearman": bootstrap(spearman, h, p, n_resamples=n_resamples).as_dict(),
-        "kendall": bootstrap(kendall, h, p, n_resamples=n_resamples).as_dict(),
-        "pearson": bootstrap(pearson, h, p, n_resamples=n_resamples).as_dict(),
+        "n": n,
+        "spearman": percentile_estimate(spearman(h, p), ranked, n).as_dict(),
+        "kendall": bootstrap(kendall, h, p, n_resamples=n_resamples, seed=seed).as_dict(),
+        "pearson": percentile_estimate(pearson(h, p), _row_corr(hs, ps), n).as_dict(),
     }
 
 

@@ -44,46 +44,6 @@ def _row(row_id: str, v: Verdict) -> dict[str, Any]:
     }
 
 
-def _row_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each row of `a` with the same row of `b` (NaN where a row is constant)."""
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    denom = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, (a * b).sum(axis=1) / np.where(denom > 0, denom, 1), np.nan)
-
-
-def _percentile(value: float, resampled: np.ndarray, n: int, confidence: float = 0.95) -> dict[str, Any]:
-    kept = resampled[~np.isnan(resampled)]
-    if n < 2 or len(kept) == 0:
-        return stats.Estimate(value, float("nan"), float("nan"), n).as_dict()
-    alpha = (1 - confidence) / 2
-    return stats.Estimate(
-        value, float(np.quantile(kept, alpha)), float(np.quantile(kept, 1 - alpha)), n
-    ).as_dict()
-
-
-def scale_agreement(
-    human: Sequence[float], predicted: Sequence[float], n_resamples: int = 1000, seed: int = 0
-) -> dict[str, Any]:
-    """Spearman and Pearson with paired percentile-bootstrap CIs (vectorised: a run has many methods),
-    and Kendall's tau as a point value."""
-    from scipy.stats import rankdata
-
-    h, p = np.asarray(human, float), np.asarray(predicted, float)
-    n = len(h)
-    idx = np.random.default_rng(seed).integers(0, n, (n_resamples, n))
-    hs, ps = h[idx], p[idx]
-    return {
-        "n": n,
-        "spearman": _percentile(
-            stats.spearman(h, p), _row_corr(rankdata(hs, axis=1), rankdata(ps, axis=1)), n
-        ),
-        "pearson": _percentile(stats.pearson(h, p), _row_corr(hs, ps), n),
-        "kendall": {"value": stats.kendall(h, p), "n": n},
-    }
-
-
 def agreement(method: Method, human: Sequence[int | None], n_resamples: int = 1000) -> dict[str, Any] | None:
     """The method against the humans on the rows both judged; None when no row has a human label."""
     labelled = [i for i, h in enumerate(human) if h is not None]
@@ -106,7 +66,7 @@ def agreement(method: Method, human: Sequence[int | None], n_resamples: int = 10
     raw = [method.verdicts[i].score for i in ok]
     scores = [float(s) for s in raw if s is not None]
     if method.scored and len(scores) >= 3 and len(scores) == len(ok):
-        out["scale"] = scale_agreement(h, scores, n_resamples=n_resamples)
+        out["scale"] = stats.scale_agreement(h, scores, n_resamples=n_resamples)
         if "headline" not in out:
             out["headline"] = {"metric": "spearman", **out["scale"]["spearman"]}
     return out
