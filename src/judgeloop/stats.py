@@ -291,3 +291,12 @@ def confusion(y_true: ArrayLike, y_pred: ArrayLike) -> dict[str, int]:
 
 def fmt(value: float) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
+
+
+def fmt_ci(est: dict[str, Any] | None, digits: int = 3) -> str:
+    """An `Estimate.as_dict()` (NaNs may have become None in JSON) as 'value [low, high]'."""
+    if not est or est.get("value") is None:
+        return "n/a"
+    if est.get("low") is None or est.get("high") is None:
+        return f"{est['value']:.{digits}f}"
+    return f"{est['value']:.{digits}f} [{est['low']:.{digits}f}, {est['high']:.{digits}f}]"

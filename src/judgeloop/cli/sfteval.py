@@ -33,27 +33,21 @@ def _tracker() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
         yield track
 
 
-def _ci(est: dict[str, Any] | None) -> str:
-    if not est or est.get("value") is None:
-        return "n/a"
-    if est.get("low") is None:
-        return f"{est['value']:.3f}"
-    return f"{est['value']:.3f} [{est['low']:.3f}, {est['high']:.3f}]"
-
-
 def results_table(results: dict[str, Any]) -> Table:
+    from judgeloop.stats import fmt_ci
+
     table = Table(title=f"{results['run']['model']}: {results['run']['n']} prompts")
     for name in ("method", "mean score [95% CI]", "pass rate", "ok/err", "agreement with humans"):
         table.add_column(name)
     for m in results["methods"]:
         headline = (m.get("agreement") or {}).get("headline")
-        agree = f"{headline['metric']} {_ci(headline)}" if headline else "-"
+        agree = f"{headline['metric']} {fmt_ci(headline)}" if headline else "-"
         table.add_row(
-            m["name"], _ci(m["score"]), _ci(m.get("pass_rate")), f"{m['n_ok']}/{m['n_errors']}", agree
+            m["name"], fmt_ci(m["score"]), fmt_ci(m.get("pass_rate")), f"{m['n_ok']}/{m['n_errors']}", agree
         )
     human = results["human"]
     if human["n_labelled"]:
-        table.caption = f"{human['n_labelled']} human labels, pass rate {_ci(human['pass_rate'])}"
+        table.caption = f"{human['n_labelled']} human labels, pass rate {fmt_ci(human['pass_rate'])}"
     return table
 
 

@@ -8,6 +8,8 @@ import io
 from html import escape
 from typing import Any
 
+from judgeloop.stats import fmt_ci
+
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}h3{font-size:1rem;margin-bottom:.3rem}
@@ -21,14 +23,6 @@ pre{white-space:pre-wrap;margin:0;font-size:.85rem}img{max-width:100%}
 
 def _num(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(est: dict[str, Any] | None, digits: int = 3) -> str:
-    if not est or est.get("value") is None:
-        return "n/a"
-    if est.get("low") is None or est.get("high") is None:
-        return _num(est["value"], digits)
-    return f"{est['value']:.{digits}f} [{est['low']:.{digits}f}, {est['high']:.{digits}f}]"
 
 
 def chart_png(methods: list[dict[str, Any]]) -> bytes:
@@ -90,7 +84,7 @@ def _methods_table(report: dict[str, Any]) -> str:
     if human.get("n_labelled"):
         body.append(
             f"<tr><td><b>human labels</b></td><td>share labelled good</td><td>0–1</td><td class=num></td>"
-            f"<td class=num>{_ci(human.get('pass_rate'))}</td>"
+            f"<td class=num>{fmt_ci(human.get('pass_rate'))}</td>"
             f"<td class=num>{human['n_labelled']}</td><td></td></tr>"
         )
     for m in report["methods"]:
@@ -99,18 +93,18 @@ def _methods_table(report: dict[str, Any]) -> str:
         agree = "no human labels"
         if agreement and agreement.get("headline"):
             h = agreement["headline"]
-            agree = f"{escape(h['metric'])} {_ci(h)} (n={agreement['n']})"
+            agree = f"{escape(h['metric'])} {fmt_ci(h)} (n={agreement['n']})"
             if agreement.get("accuracy"):
-                agree += f"<br>accuracy {_ci(agreement['accuracy'])}"
+                agree += f"<br>accuracy {fmt_ci(agreement['accuracy'])}"
             if agreement.get("spearman") and h["metric"] != "spearman":
-                agree += f"<br>Spearman {_ci(agreement['spearman'])}"
+                agree += f"<br>Spearman {fmt_ci(agreement['spearman'])}"
         elif agreement:
             agree = f"too few rows (n={agreement['n']})"
         low, high = m["bounds"]
         body.append(
             f"<tr><td><b>{escape(m['name'])}</b>{caution}</td><td>{escape(m['description'])}</td>"
-            f"<td class=num>{low:g}–{high:g}</td><td class=num>{_ci(m['score'])}</td>"
-            f"<td class=num>{_ci(m.get('pass_rate'))}</td>"
+            f"<td class=num>{low:g}–{high:g}</td><td class=num>{fmt_ci(m['score'])}</td>"
+            f"<td class=num>{fmt_ci(m.get('pass_rate'))}</td>"
             f"<td class=num>{m['n_ok']} / {m['n_errors']} / {m['n_abstain']}</td><td>{agree}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
