@@ -113,11 +113,8 @@ def _human_choice(picks: list[str]) -> str:
 
 
 def _rate(hits: list[bool], n: int) -> dict[str, Any]:
-    return stats.bootstrap(_mean, np.asarray(hits, dtype=float), n_resamples=n).as_dict()
-
-
-def _mean(x: np.ndarray) -> float:
-    return float(np.mean(x)) if len(x) else float("nan")
+    """Share of True with a bootstrap CI (NaN when there are no hits to count)."""
+    return stats.bootstrap(np.mean, np.asarray(hits, dtype=float), n_resamples=n).as_dict()
 
 
 def _pairwise_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict], n: int) -> dict[str, Any]:

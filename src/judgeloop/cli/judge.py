@@ -239,21 +239,21 @@ def judge_command(
 
     options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
     rubric_ = load_rubric(rubric) if not pairwise else rubric
+    cache: Any = None
+    store: tuple[Any, str] | None = None
     if project is not None:
         from judgeloop.llm.cache import StoreCache
         from judgeloop.store import Workspace
 
         ws = Workspace(db)
         sessions = _project_sessions(ws, project, pairwise, limit)
-        runner = make_client(model, base_url, concurrency=concurrency, cache=StoreCache(ws))
-        judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
-        verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2, store=(ws, project))
+        cache, store = StoreCache(ws), (ws, project)
     else:
-        assert file is not None and out_path is not None
+        assert file is not None
         sessions = read_sessions(file)[:limit] if limit else read_sessions(file)
-        runner = make_client(model, base_url, concurrency=concurrency)
-        judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
-        verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2)
+    runner = make_client(model, base_url, concurrency=concurrency, cache=cache)
+    judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
+    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2, store=store)
     _summary(verdicts, runner, out_path or f"project {project!r} as evaluator {judge.name!r}")
     if pairwise:
         _bias_summary(verdicts, sessions)
