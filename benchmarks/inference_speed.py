@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", choices=["bundled", "truthfulqa"], default="bundled")
     p.add_argument("--limit", type=int, default=400, help="truthfulqa: sessions to use")
     p.add_argument("--out", type=Path, help="default: results/inference_speed_DATA.json")
+    p.add_argument("--encoder-batch", type=int, help="texts per encoder pass (default: the model's, 16)")
     args = p.parse_args(argv)
     args.out = args.out or RESULTS / f"inference_speed_{args.data}.json"
 
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     for runtime in ("onnx", "torch"):
         ev = LearnedEvaluator.load(workdir / "model", runtime=runtime)
         head = ev.model
+        if args.encoder_batch:
+            head.batch_size = args.encoder_batch
 
         def cold(head: Any = head) -> None:
             head.cache_ = EmbeddingCache(head.cache_size)
@@ -252,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         "data": args.data,
         "sessions": len(pairs),
         "rounds": args.rounds,
+        "encoder_batch": ev.model.batch_size,
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
