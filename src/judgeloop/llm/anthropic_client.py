@@ -1,13 +1,15 @@
 """Anthropic's Messages API via the optional `anthropic` SDK (`pip install 'judgeloop[anthropic]'`).
 
 The SDK is imported inside `anthropic_client()`, so judgeloop works without it until an
-`anthropic:...` model is asked for. System messages become the `system` parameter. A JSON schema is
+`anthropic:...` model is asked for. System messages become the `system` parameter. `temperature` is
+sent only to SDK versions whose `messages.create` still takes it (2.x dropped it). A JSON schema is
 honoured through a forced tool call (`tool_choice={"type": "tool", ...}`), whose input is the JSON.
 The key comes from the argument or `ANTHROPIC_API_KEY` (the SDK reads it).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from typing import Any
@@ -42,6 +44,8 @@ class AnthropicClient:
     def __init__(self, model: str, sdk: Any) -> None:
         self.model = model
         self._sdk = sdk
+        # anthropic SDK 2.x dropped `temperature` from Messages.create (the API fixes sampling per model)
+        self._takes_temperature = "temperature" in inspect.signature(sdk.messages.create).parameters
 
     def __repr__(self) -> str:
         return f"AnthropicClient(model={self.model!r})"
@@ -57,12 +61,9 @@ class AnthropicClient:
     ) -> Completion:
         check_messages(messages)
         system, turns = split_system(messages)
-        params: dict[str, Any] = {
-            "model": self.model,
-            "messages": turns,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
+        params: dict[str, Any] = {"model": self.model, "messages": turns, "max_tokens": max_tokens}
+        if self._takes_temperature:
+            params["temperature"] = temperature
         if system:
             params["system"] = system
         if json_schema is not None:
