@@ -147,33 +147,16 @@ def throughput(
     return float(statistics.median(rates))
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--data", choices=["bundled", "truthfulqa"], default="bundled")
-    p.add_argument("--limit", type=int, default=400, help="truthfulqa: sessions to use")
-    p.add_argument("--out", type=Path, help="default: results/inference_speed_DATA.json")
-    p.add_argument("--encoder-batch", type=int, help="texts per encoder pass (default: the model's, 16)")
-    args = p.parse_args(argv)
-    args.out = args.out or RESULTS / f"inference_speed_{args.data}.json"
-
-    import torch
-
+def measure(
+    workdir: Path, variants: dict[str, tuple[str, str]], pairs: list, seed: SeedFunction, args: Any
+) -> dict[str, dict[str, Any]]:
+    """One run: every runtime and the seed's function, on the same sessions."""
     from judgeloop.evaluators.learned import LearnedEvaluator
-    from judgeloop.training import train_evaluator
     from judgeloop.training.methods.embedding_head import EmbeddingCache, _text_key
 
-    sessions = load_sessions(args.data, args.limit)
-    pairs = [(i, o) for i, o, _ in sessions]
-    workdir = Path(tempfile.mkdtemp(prefix="judgeloop-speed-"))
-    console.print(f"training the default evaluator on {len(sessions)} {args.data} sessions ...")
-    trained = train_evaluator(sessions, workdir / "model", onnx=True, progress=False)
-    console.print(f"  method {trained.method}, trained in {trained.train_seconds:.1f} s")
-
     results: dict[str, dict[str, Any]] = {}
-    seed = SeedFunction()
-    for runtime in ("onnx", "torch"):
-        ev = LearnedEvaluator.load(workdir / "model", runtime=runtime)
+    for runtime, (folder, kind) in variants.items():
+        ev = LearnedEvaluator.load(workdir / folder, runtime=kind)
         head = ev.model
         if args.encoder_batch:
             head.batch_size = args.encoder_batch
@@ -219,6 +202,56 @@ def main(argv: list[str] | None = None) -> None:
         r["single_speedup_vs_seed"] = r["single_sessions_per_s"] / base["single_sessions_per_s"]
         r["batch_speedup_vs_seed"] = r["batch_sessions_per_s"] / base["batch_sessions_per_s"]
 
+    return results
+
+
+def median_results(runs: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per runtime and figure, the median over runs (and, with several runs, the range)."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in runs[0]:
+        out[name] = {}
+        for key in runs[0][name]:
+            values = [r[name][key] for r in runs]
+            out[name][key] = float(statistics.median(values))
+            if len(runs) > 1:
+                out[name][key + "_range"] = [float(min(values)), float(max(values))]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rounds", type=int, default=3, help="passes over the sessions per run")
+    p.add_argument("--runs", type=int, default=1, help="repeat the measurement; report medians and ranges")
+    p.add_argument("--data", choices=["bundled", "truthfulqa"], default="bundled")
+    p.add_argument("--limit", type=int, default=400, help="truthfulqa: sessions to use")
+    p.add_argument("--out", type=Path, help="default: results/inference_speed_DATA.json")
+    p.add_argument("--encoder-batch", type=int, help="texts per encoder pass (default: the model's, 16)")
+    args = p.parse_args(argv)
+    args.out = args.out or RESULTS / f"inference_speed_{args.data}.json"
+
+    import torch
+
+    from judgeloop.training import train_evaluator
+
+    sessions = load_sessions(args.data, args.limit)
+    pairs = [(i, o) for i, o, _ in sessions]
+    workdir = Path(tempfile.mkdtemp(prefix="judgeloop-speed-"))
+    console.print(f"training the default evaluator on {len(sessions)} {args.data} sessions ...")
+    trained = train_evaluator(sessions, workdir / "model", progress=False)  # ships int8 if as accurate
+    console.print(f"  method {trained.method}, trained in {trained.train_seconds:.1f} s")
+    console.print(f"  runtime: {trained.config['runtime']}")
+    train_evaluator(sessions, workdir / "fp32", progress=False, quantize="none")  # the same model, fp32
+
+    seed = SeedFunction()
+    variants = {"onnx int8": ("model", "onnx"), "onnx fp32": ("fp32", "onnx"), "torch": ("model", "torch")}
+    if trained.config["runtime"]["quantized"] != "int8":
+        variants.pop("onnx int8")
+    runs = []
+    for run in range(args.runs):
+        console.print(f"run {run + 1} of {args.runs}")
+        runs.append(measure(workdir, variants, pairs, seed, args))
+    results = median_results(runs)
+
     table = Table(
         title=f"{len(pairs)} sessions x {args.rounds} rounds, torch threads {torch.get_num_threads()}"
     )
@@ -255,14 +288,18 @@ def main(argv: list[str] | None = None) -> None:
         "data": args.data,
         "sessions": len(pairs),
         "rounds": args.rounds,
-        "encoder_batch": ev.model.batch_size,
+        "runs": args.runs,
+        "encoder_batch": args.encoder_batch or 16,
         "torch_threads": torch.get_num_threads(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "load_avg": os.getloadavg(),
+        "runtime_choice": trained.config["runtime"],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n", encoding="utf-8")
+    args.out.write_text(
+        json.dumps({"meta": meta, "results": results, "runs": runs}, indent=1) + "\n", encoding="utf-8"
+    )
     console.print(f"wrote {args.out}")
 
 

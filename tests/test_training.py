@@ -135,6 +135,75 @@ def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
     assert good[0] > bad[0]
 
 
+def test_finetune_keeps_the_most_accurate_epoch_not_the_lowest_loss() -> None:
+    from judgeloop.training.methods.finetune import _score, _stalled
+
+    # TruthfulQA, all labels: the loss turned up at epoch 3 while accuracy still rose
+    history = [
+        {"epoch": 1, "val_loss": 0.40, "val_accuracy": 0.816},
+        {"epoch": 2, "val_loss": 0.33, "val_accuracy": 0.857},
+        {"epoch": 3, "val_loss": 0.36, "val_accuracy": 0.875},
+    ]
+    assert max(history, key=_score)["epoch"] == 3
+    assert not _stalled(history, patience=1)
+    worse = [*history, {"epoch": 4, "val_loss": 0.30, "val_accuracy": 0.870}]
+    assert _stalled(worse, patience=1) and not _stalled(worse, patience=2)
+    tie = [{"val_loss": 0.5, "val_accuracy": 0.8}, {"val_loss": 0.4, "val_accuracy": 0.8}]
+    assert max(range(2), key=lambda i: _score(tie[i])) == 1  # equal accuracy: the lower loss
+
+
+def test_label_memory_keys_ignore_case_and_spacing_and_round_trip(tmp_path: Path) -> None:
+    from judgeloop.training.memory import LabelMemory, session_key
+
+    chat = [{"role": "user", "content": "Where is my order?"}]
+    assert session_key(("Where is  my order?", "It shipped.")) == session_key(
+        ("where is my order?", "It shipped. ")
+    )
+    assert session_key(("Where is my order?", "It shipped.")) != session_key(
+        ("Where is my order?", "It left.")
+    )
+    assert session_key((chat, "It shipped.")) != session_key(("Where is my order?", "It shipped."))
+    memory = LabelMemory.build([("q", "a"), ("Q", "a"), ("q", "b"), (chat, "a")], [1, 0, 1, 0])
+    good, n = memory.lookup([("q", "a"), ("q", "b"), ("q", "c"), (chat, "a")])
+    assert good.tolist() == [1, 1, 0, 0] and n.tolist() == [2, 1, 0, 1]
+    p = memory.adjust([("q", "a"), ("q", "b"), ("q", "c"), (chat, "a")], np.array([0.2, 0.2, 0.2, 0.9]))
+    np.testing.assert_allclose(p, [(1 + 0.2) / 3, (1 + 0.2) / 2, 0.2, 0.9 / 2])
+    logits = np.array([-1.0, 2.0])
+    adjusted = memory.adjust_logits([("q", "b"), ("q", "c")], logits, temperature=2.0)
+    assert adjusted[1] == pytest.approx(2.0) and adjusted[0] > logits[0]
+    memory.save(tmp_path)
+    assert LabelMemory.load(tmp_path).counts == memory.counts
+    assert LabelMemory.load(tmp_path / "missing") is None
+
+
+def test_a_session_the_humans_labelled_gets_their_label(tmp_path: Path) -> None:
+    from _server_support import tiny_examples
+
+    # a polite, helpful-looking answer that the reviewers marked bad three times
+    surprising = ("Where is my order?", "Please share your order number and I will check.")
+    rows = tiny_examples() + [(*surprising, False)] * 3
+    with_memory = train_evaluator(rows, tmp_path / "m", progress=False, test_size=0.1, quantize="none")
+    without = train_evaluator(
+        rows, tmp_path / "n", progress=False, test_size=0.1, quantize="none", memory=False
+    )
+    assert with_memory.config["memory"]["sessions"] > 0 and (tmp_path / "m" / "memory.npz").is_file()
+    assert "memory" not in without.config and not (tmp_path / "n" / "memory.npz").exists()
+    from judgeloop.training.examples import as_example
+
+    in_training = with_memory.train_ids.count(as_example((*surprising, False)).key)
+    assert in_training >= 1  # the split (seed 0) kept at least one copy for training
+    variant = ("where is my order?", "Please share your order number and  I will check.")
+    remembered = load_evaluator(str(tmp_path / "m")).evaluate_llm_session(*variant)
+    model_only = load_evaluator(str(tmp_path / "n")).evaluate_llm_session(*variant)
+    assert remembered.label == 0 and remembered.probability <= 0.5
+    # (0 good + p) / (n labels + 1): the same model with the memory folded in
+    assert remembered.probability == pytest.approx(model_only.probability / (in_training + 1), rel=1e-4)
+    unseen = ("Where is my order?", "It is on its way; tracking is in your email.")
+    assert load_evaluator(str(tmp_path / "m")).predict_proba([unseen])[0] == pytest.approx(
+        load_evaluator(str(tmp_path / "n")).predict_proba([unseen])[0], rel=1e-6
+    )
+
+
 def test_temperature_scaling_fixes_an_overconfident_model() -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 2000)
@@ -195,12 +264,34 @@ def test_cli_train_errors_exit_nonzero_with_the_field(tmp_path: Path, cli) -> No
     assert not (tmp_path / "m").exists()
 
 
-def test_onnx_runtime_gives_the_same_probabilities_as_torch(trained: Path, tmp_path: Path, cli) -> None:
+def test_trained_model_reports_the_heldout_metrics_of_the_runtime_it_ships(
+    trained: Path, shop_examples: list[Example]
+) -> None:
     from judgeloop.evaluators.learned import LearnedEvaluator
 
-    assert (trained / "model.onnx").is_file()  # `train` exports it by default
-    fast, slow = LearnedEvaluator.load(trained), LearnedEvaluator.load(trained, runtime="torch")
-    assert (fast.runtime, slow.runtime) == ("onnx", "torch")
+    cfg = json.loads((trained / "judgeloop.json").read_text())
+    runtime = cfg["runtime"]
+    assert (trained / cfg["onnx"]).is_file() and runtime["onnx"] == cfg["onnx"]
+    shipped = LearnedEvaluator.load(trained)
+    assert shipped.runtime == "onnx"
+    acc = runtime["heldout_accuracy"]
+    if runtime["quantized"] == "int8":  # auto ships int8 only when it is within a point of fp32
+        assert cfg["onnx"] == "model.int8.onnx" and acc["int8"] >= acc["fp32"] - 0.01
+    else:
+        assert cfg["onnx"] == "model.onnx" and acc["int8"] < acc["fp32"] - 0.01
+    # the reported held-out accuracy is what the shipped runtime scores on those rows
+    by_key = {ex.key: ex for ex in shop_examples}
+    heldout = [by_key[k] for k in cfg["heldout_ids"]]
+    proba = shipped.predict_proba([(ex.model_input, ex.model_output) for ex in heldout])
+    predicted = (proba >= cfg["threshold"]).astype(int)
+    accuracy = float(np.mean(predicted == np.array([ex.label for ex in heldout])))
+    assert accuracy == pytest.approx(cfg["metrics"]["heldout"]["accuracy"]["value"])
+    assert accuracy == pytest.approx(acc["int8" if runtime["quantized"] else "fp32"])
+
+
+def test_onnx_export_fp32_matches_torch_and_int8_stays_close(tmp_path: Path, cli) -> None:
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
     pairs = [
         ("Where is my order #4411?", "It shipped yesterday and arrives Friday."),
         ("Do you ship to Canada?", "No idea."),
@@ -209,13 +300,44 @@ def test_onnx_runtime_gives_the_same_probabilities_as_torch(trained: Path, tmp_p
             "Refunds take 5 to 7 business days after we receive the item.",
         ),
     ]
-    np.testing.assert_allclose(fast.predict_proba(pairs), slow.predict_proba(pairs), atol=1e-4)
-    # a model trained without it can be given one later; asking for onnx without one is an error
-    code, output = cli(["train", EXAMPLE_DATASET, "--out", tmp_path / "plain", "--no-onnx"])
+    plain = tmp_path / "plain"
+    code, output = cli(["train", EXAMPLE_DATASET, "--out", plain, "--no-onnx"])
     assert code == 0, output
-    assert not (tmp_path / "plain" / "model.onnx").exists()
+    assert not list(plain.glob("*.onnx")) and "runtime" not in json.loads(
+        (plain / "judgeloop.json").read_text()
+    )
     with pytest.raises(InvalidInput, match="no ONNX model"):
-        LearnedEvaluator.load(tmp_path / "plain", runtime="onnx")
-    code, output = cli(["export-onnx", tmp_path / "plain"])
+        LearnedEvaluator.load(plain, runtime="onnx")
+    torch_p = LearnedEvaluator.load(plain, runtime="torch").predict_proba(pairs)
+    # fp32 ONNX gives torch's probabilities
+    code, output = cli(["export-onnx", plain])
     assert code == 0 and "max probability difference" in output, output
-    assert LearnedEvaluator.load(tmp_path / "plain").runtime == "onnx"
+    fp32 = LearnedEvaluator.load(plain)
+    assert fp32.runtime == "onnx" and fp32.config["onnx"] == "model.onnx"
+    np.testing.assert_allclose(fp32.predict_proba(pairs), torch_p, atol=1e-4)
+    # int8 is an approximation: close, not equal
+    code, output = cli(["export-onnx", plain, "--int8"])
+    assert code == 0, output
+    int8 = LearnedEvaluator.load(plain)
+    assert int8.config["onnx"] == "model.int8.onnx" and int8.config["runtime"]["quantized"] == "int8"
+    assert (plain / "model.int8.onnx").stat().st_size < 0.75 * (plain / "model.onnx").stat().st_size
+    diff = np.abs(int8.predict_proba(pairs) - torch_p)
+    assert diff.max() < 0.05 and diff.max() > 1e-6  # the int8 weights really are used
+
+
+def test_quantize_auto_keeps_fp32_when_int8_loses_accuracy(tmp_path: Path, monkeypatch) -> None:
+    from _server_support import tiny_examples
+    from judgeloop.training import export
+
+    with pytest.raises(InvalidInput, match="quantize"):
+        train_evaluator(tiny_examples(), tmp_path / "bad", quantize="fp16", progress=False)
+    assert not (tmp_path / "bad").exists()
+    monkeypatch.setattr(export, "INT8_TOLERANCE", -1.0)  # int8 would have to beat fp32 by 100 points
+    result = train_evaluator(tiny_examples(), tmp_path / "m", progress=False)
+    runtime = result.config["runtime"]
+    assert runtime["quantized"] is None and runtime["rule"] == "auto"
+    assert set(runtime["heldout_accuracy"]) == {"fp32", "int8"}
+    assert (tmp_path / "m" / "model.onnx").is_file() and not (tmp_path / "m" / "model.int8.onnx").exists()
+    assert result.metrics["accuracy"]["value"] == runtime["heldout_accuracy"]["fp32"]
+    forced = train_evaluator(tiny_examples(), tmp_path / "q", progress=False, quantize="int8")
+    assert forced.config["onnx"] == "model.int8.onnx" and not (tmp_path / "q" / "model.onnx").exists()

@@ -76,6 +76,19 @@ def print_metrics(result: Any) -> None:
     out.print(table)
     c = m["confusion"]
     out.print(f"confusion (good = positive): TP {c['tp']}  FP {c['fp']}  TN {c['tn']}  FN {c['fn']}")
+    runtime = result.config.get("runtime")
+    if runtime:
+        out.print(f"runtime: {runtime_line(runtime)}")
+
+
+def runtime_line(runtime: dict[str, Any]) -> str:
+    """'ONNX int8 (held-out accuracy 0.750; fp32 0.738)' from judgeloop.json's "runtime"."""
+    kind = "ONNX int8" if runtime.get("quantized") == "int8" else "ONNX fp32"
+    acc = runtime.get("heldout_accuracy") or {}
+    if "int8" not in acc:
+        return f"{kind} ({runtime.get('onnx')})"
+    rule = runtime.get("rule")
+    return f"{kind}, held-out accuracy int8 {acc['int8']:.3f} vs fp32 {acc['fp32']:.3f} (rule: {rule})"
 
 
 def _target_error_rule(model_dir: Path, target: float, delta: float, heldout: list[Any]) -> dict[str, Any]:
@@ -131,6 +144,20 @@ def train_command(
     onnx: Annotated[
         bool, typer.Option("--onnx/--no-onnx", help="Also export the encoder to ONNX (faster CPU inference).")
     ] = True,
+    quantize: Annotated[
+        str,
+        typer.Option(
+            help="With --onnx: auto (ship int8 when its held-out accuracy is within a point of fp32's), "
+            "int8, or none."
+        ),
+    ] = "auto",
+    memory: Annotated[
+        bool,
+        typer.Option(
+            "--memory/--no-memory",
+            help="A session identical to a labelled training session gets the humans' label.",
+        ),
+    ] = True,
     promote: Annotated[
         bool, typer.Option("--promote", help="--project: promote through the gate after training.")
     ] = False,
@@ -176,6 +203,8 @@ def train_command(
         name=name,
         stable_split=ws is not None,  # project models share held-out rows across retrains
         onnx=onnx,
+        quantize=quantize,
+        memory=memory,
     )
     report: dict[str, Any] = {
         "out": str(result.out_dir),
@@ -405,14 +434,29 @@ def retrain_command(
 
 def export_onnx_command(
     model_dir: Annotated[Path, typer.Argument(help="A model directory written by `judgeloop train`.")],
+    int8: Annotated[
+        bool, typer.Option("--int8", help="Ship an int8-quantized encoder (about 2x faster).")
+    ] = False,
 ) -> None:
-    """Add model.onnx to a trained model so it runs on ONNX Runtime; checks both runtimes agree."""
+    """Add model.onnx (or model.int8.onnx) to a trained model so it runs on ONNX Runtime, and show how
+    far its probabilities are from torch's."""
+    import shutil
+    import tempfile
+
     from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
     from judgeloop.io import atomic_write_text
+    from judgeloop.training.onnx import INT8_FILE, quantize_int8
 
     ev = LearnedEvaluator.load(model_dir, runtime="torch")
-    path = ev.model.export_onnx(model_dir)
-    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(dict(ev.config, onnx=path.name), indent=2) + "\n")
+    with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
+        exported = ev.model.export_onnx(Path(staging))
+        if int8:
+            exported = quantize_int8(exported, Path(staging) / INT8_FILE)
+        path = Path(shutil.copy2(exported, model_dir / exported.name))
+    config = dict(ev.config, onnx=path.name)
+    if int8 or "runtime" in config:
+        config["runtime"] = {"onnx": path.name, "quantized": "int8" if int8 else None, "rule": "export-onnx"}
+    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
     sample = [("Where is my order?", "It shipped on Monday."), ("Can I return shoes?", "No.")]
     fast = LearnedEvaluator.load(model_dir, runtime="onnx")
     diff = float(abs(fast.predict_proba(sample) - ev.predict_proba(sample)).max())

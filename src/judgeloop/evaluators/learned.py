@@ -16,12 +16,15 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from judgeloop.errors import InvalidInput
 from judgeloop.types import ModelInput, Verdict
+
+if TYPE_CHECKING:
+    from judgeloop.training.memory import LabelMemory
 
 MODEL_CONFIG = "judgeloop.json"
 DEFAULT_BATCH = 64
@@ -32,8 +35,11 @@ class LearnedEvaluator:
 
     kind = "learned"
 
-    def __init__(self, model: Any, config: dict[str, Any], path: Path | None = None) -> None:
+    def __init__(
+        self, model: Any, config: dict[str, Any], path: Path | None = None, memory: LabelMemory | None = None
+    ) -> None:
         self.model = model
+        self.memory = memory  # labels of identical training sessions (judgeloop.training.memory)
         self.config = config
         self.path = path
         self.name: str = str(config.get("name") or (path.name if path else "learned"))
@@ -84,7 +90,9 @@ class LearnedEvaluator:
             )
         if runtime != "torch" and config.get("onnx") and onnx_file.is_file() and onnx_runtime.available():
             model.attach_onnx(onnx_file)
-        return cls(model, config, path)
+        from judgeloop.training.memory import LabelMemory
+
+        return cls(model, config, path, LabelMemory.load(path) if config.get("memory") else None)
 
     @property
     def runtime(self) -> str:
@@ -99,7 +107,8 @@ class LearnedEvaluator:
     def predict_proba(
         self, pairs: Sequence[tuple[ModelInput, str]], batch_size: int = DEFAULT_BATCH, progress: bool = False
     ) -> np.ndarray:
-        """Calibrated P(good) for each (model_input, model_output) pair."""
+        """Calibrated P(good) for each (model_input, model_output) pair (a session identical to a
+        labelled training session leans to the humans' label: judgeloop.training.memory)."""
         from judgeloop.training.calibration import sigmoid
 
         pairs = list(pairs)
@@ -114,7 +123,10 @@ class LearnedEvaluator:
             for start in tqdm(range(0, len(pairs), batch_size * 4), desc="scoring", unit="batch"):
                 parts.append(self.model.decision_function(pairs[start : start + batch_size * 4]))
             logits = np.concatenate(parts)
-        return np.asarray(sigmoid(np.asarray(logits, dtype=float) / self.temperature))
+        probability = sigmoid(np.asarray(logits, dtype=float) / self.temperature)
+        if self.memory is not None:
+            probability = self.memory.adjust(pairs, probability)
+        return np.asarray(probability)
 
     def needs_review(self, probability: float) -> bool:
         if self.review_band is None:

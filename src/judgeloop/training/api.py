@@ -8,6 +8,8 @@ that the model does not train on) → temperature and threshold → measure on t
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -25,6 +27,8 @@ from judgeloop.training.calibration import (
     sigmoid,
 )
 from judgeloop.training.examples import Example, as_example, data_hash, labels_of, pairs_of, validate_examples
+from judgeloop.training.export import Runtime, check_quantize, export_runtime
+from judgeloop.training.memory import MEMORY_FILE, LabelMemory
 from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
 from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model
 from judgeloop.training.report import heldout_metrics, library_versions, model_card
@@ -84,7 +88,9 @@ def train_evaluator(
     progress: bool = True,
     name: str | None = None,
     stable_split: bool = False,
-    onnx: bool = False,
+    onnx: bool = True,
+    quantize: str = "auto",
+    memory: bool = True,
 ) -> TrainResult:
     """Train, calibrate, measure on held-out human labels and save an evaluator to `out_dir`.
 
@@ -93,7 +99,12 @@ def train_evaluator(
     number. `stable_split` holds rows out by a hash of their group or id (see `heldout_split`), so
     models retrained on a growing label set share held-out rows. Raises InvalidInput for unusable
     rows or a base model that is not an encoder. `onnx` also writes the encoder pass as model.onnx,
-    which `LearnedEvaluator.load` then runs on ONNX Runtime (faster on CPU: BENCHMARKS.md)."""
+    which `LearnedEvaluator.load` then runs on ONNX Runtime (faster on CPU: BENCHMARKS.md);
+    `quantize` ('auto', 'int8', 'none') ships model.int8.onnx instead ('auto': when its held-out
+    accuracy is within a point of fp32's; the reported metrics are the shipped runtime's). `memory`
+    keeps the training labels by session digest (memory.npz), so a session identical to a labelled
+    one gets the humans' label (see judgeloop.training.memory); held-out metrics include it."""
+    check_quantize(quantize)
     rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_examples(rows)
     base = resolve_base_model(base_model)
@@ -107,34 +118,80 @@ def train_evaluator(
     seconds = time.perf_counter() - started
     temperature = fit_temperature(cal_logits, cal_labels)
     cut = _threshold(threshold, sigmoid(cal_logits / temperature), cal_labels)
-    test_logits = estimator.decision_function(pairs_of(test))
+    recall = LabelMemory.build(pairs_of(train), labels_of(train)) if memory else None
+    test_logits = _with_memory(recall, test, estimator.decision_function(pairs_of(test)), temperature)
     metrics = heldout_metrics(labels_of(test), test_logits, temperature, cut)
     calibration = calibration_report(cal_logits, cal_labels, temperature)
+    with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
+        runtime = None
+        if onnx:
+            runtime = export_runtime(
+                estimator,
+                Path(staging),
+                quantize,
+                test,
+                temperature,
+                cut,
+                test_logits,
+                metrics,
+                lambda logits: _with_memory(recall, test, logits, temperature),
+            )
+            metrics = runtime.metrics
+        return _save(
+            recall,
+            rows,
+            train,
+            test,
+            chosen,
+            base,
+            estimator,
+            temperature,
+            cut,
+            metrics,
+            calibration,
+            seconds,
+            runtime,
+            out_dir,
+            extra={
+                "augment": augment,
+                "threshold_rule": threshold,
+                "test_size": test_size,
+                "seed": seed,
+                "name": name,
+                "stable": stable_split,
+            },
+        )
+
+
+def _save(
+    recall: LabelMemory | None,
+    rows: list[Example],
+    train: list[Example],
+    test: list[Example],
+    method: str,
+    base: str,
+    estimator: PairClassifier,
+    temperature: float,
+    cut: float,
+    metrics: dict[str, Any],
+    calibration: dict[str, Any],
+    seconds: float,
+    runtime: Runtime | None,
+    out_dir: str | Path,
+    extra: dict[str, Any],
+) -> TrainResult:
     config = _config(
-        rows,
-        train,
-        test,
-        chosen,
-        base,
-        estimator,
-        temperature,
-        cut,
-        metrics,
-        calibration,
-        seconds,
-        extra={
-            "augment": augment,
-            "threshold_rule": threshold,
-            "test_size": test_size,
-            "seed": seed,
-            "name": name,
-            "stable": stable_split,
-        },
+        rows, train, test, method, base, estimator, temperature, cut, metrics, calibration, seconds, extra
     )
-    out = save_model(estimator, out_dir, config, onnx=onnx)
+    if runtime is not None:
+        config["runtime"] = runtime.summary
+        config["onnx"] = runtime.file.name
+    if recall is not None:
+        config["memory"] = {"file": MEMORY_FILE, "sessions": len(recall)}
+    out = save_model(estimator, out_dir, config, runtime.file if runtime else None, recall)
     return TrainResult(
         out,
-        chosen,
+        method,
         metrics,
         calibration,
         temperature,
@@ -145,6 +202,14 @@ def train_evaluator(
         seconds,
         config,
     )
+
+
+def _with_memory(
+    recall: LabelMemory | None, rows: list[Example], logits: np.ndarray, temperature: float
+) -> np.ndarray:
+    if recall is None or not rows:
+        return logits
+    return recall.adjust_logits(pairs_of(rows), logits, temperature)
 
 
 def _estimator(
@@ -239,15 +304,22 @@ def _config(
 
 
 def save_model(
-    estimator: PairClassifier, out_dir: str | Path, config: dict[str, Any], onnx: bool = False
+    estimator: PairClassifier,
+    out_dir: str | Path,
+    config: dict[str, Any],
+    onnx_file: Path | None = None,
+    memory: LabelMemory | None = None,
 ) -> Path:
-    """Write the model folder atomically: weights + tokenizer, judgeloop.json, README.md (+ model.onnx)."""
+    """Write the model folder atomically: weights + tokenizer, judgeloop.json, README.md, and the
+    exported ONNX encoder `onnx_file` when there is one (config["onnx"] names it), and the label memory."""
     target = Path(out_dir)
     config = {**config, "name": config.get("name") or target.resolve().name}
     with atomic_directory(target) as tmp, quiet_transformers():
         estimator.save(tmp)
-        if onnx:
-            config["onnx"] = estimator.export_onnx(tmp).name
+        if onnx_file is not None:
+            shutil.copy2(onnx_file, tmp / onnx_file.name)
+        if memory is not None:
+            memory.save(tmp)
         (tmp / "README.md").write_text(model_card(config), encoding="utf-8")
         (tmp / MODEL_CONFIG).write_text(
             json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8"

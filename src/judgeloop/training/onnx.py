@@ -4,17 +4,25 @@ Both methods spend almost all their inference time in one encoder forward pass (
 `embedding_head`, the cross-encoder of `finetune`). `export` writes that pass to `model.onnx` (dynamic
 batch and sequence axes); `OnnxForward` runs it with onnxruntime on numpy arrays. Pooling, the head and
 calibration stay in numpy, so the two runtimes give the same verdicts (to ~1e-5).
+
+`quantize_int8` writes an int8 copy (dynamic quantization of the MatMul weights, signed, per output
+channel). On the 2-core AVX2 reference machine it runs MiniLM-L6 2.2x faster than fp32 (BENCHMARKS.md);
+`train_evaluator` keeps it only when it is as accurate as fp32 on the held-out human labels.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
 OPSET = 17
 
 
@@ -55,6 +63,39 @@ def export(model: Any, sample: dict[str, np.ndarray], path: Path, output: str) -
         )
     tmp.replace(path)
     return path
+
+
+def quantize_int8(source: Path, target: Path) -> Path:
+    """Write an int8 version of the ONNX model at `source` to `target` (MatMul weights, per channel).
+
+    Activations are quantized per call (dynamic), so no calibration data is needed. Per-channel signed
+    weights keep MiniLM's embeddings at cosine 0.994 (mean) to fp32's on TruthfulQA texts; per-tensor
+    weights lose more (0.93-0.97)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = target.with_name(target.name + ".tmp")
+    with warnings.catch_warnings(), _root_logging_quiet():
+        warnings.simplefilter("ignore")
+        quantize_dynamic(
+            Path(source), tmp, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+        )
+    tmp.replace(target)
+    return target
+
+
+@contextlib.contextmanager
+def _root_logging_quiet() -> Iterator[None]:
+    """onnxruntime.quantization logs advice through the root logger (`logging.warning`), which would
+    also install a root handler in the caller's process; hold both back."""
+    root = logging.getLogger()
+    handler, level = logging.NullHandler(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 class OnnxForward:

@@ -150,6 +150,12 @@ class EmbeddingHead(PairClassifier):
             tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
             return np.asarray(self.encoder_(**tensors).last_hidden_state.float().numpy())
 
+    def attach_onnx(self, path: Path) -> None:
+        """Run the encoder on ONNX Runtime from now on (embeddings from another runtime are dropped)."""
+        super().attach_onnx(path)
+        self._ensure_encoder()
+        self.cache_ = EmbeddingCache(self.cache_size)
+
     def export_onnx(self, directory: Path) -> Path:
         from judgeloop.training.onnx import ONNX_FILE, export
 

@@ -1,0 +1,90 @@
+"""Choose the runtime a trained evaluator is served on: ONNX fp32, or ONNX int8 when it is as good.
+
+`export_runtime` writes model.onnx, and (unless `quantize="none"`) model.int8.onnx, into a staging
+folder, scores the held-out rows with the int8 model and keeps it when its accuracy is within
+`INT8_TOLERANCE` of fp32's (`quantize="auto"`) or always (`"int8"`). The held-out metrics the model
+folder reports are then those of the runtime it will serve on; both runtimes' headline figures are kept
+in judgeloop.json under "runtime".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgeloop.errors import InvalidInput
+from judgeloop.training.calibration import sigmoid
+from judgeloop.training.examples import Example, labels_of, pairs_of
+from judgeloop.training.methods import PairClassifier
+from judgeloop.training.onnx import INT8_FILE, quantize_int8
+from judgeloop.training.report import heldout_metrics
+
+QUANTIZE_CHOICES = ("auto", "int8", "none")
+INT8_TOLERANCE = 0.01  # held-out accuracy int8 may lose against fp32 under "auto"
+
+
+@dataclass
+class Runtime:
+    file: Path  # the ONNX file to ship (in the staging folder)
+    metrics: dict[str, Any]  # held-out metrics on that runtime
+    summary: dict[str, Any] = field(default_factory=dict)  # for judgeloop.json["runtime"]
+
+
+def check_quantize(quantize: str) -> str:
+    if quantize not in QUANTIZE_CHOICES:
+        raise InvalidInput(
+            f"unknown quantize setting {quantize!r}", field="quantize", expected=", ".join(QUANTIZE_CHOICES)
+        )
+    return quantize
+
+
+def export_runtime(
+    estimator: PairClassifier,
+    staging: Path,
+    quantize: str,
+    test: list[Example],
+    temperature: float,
+    threshold: float,
+    fp32_logits: np.ndarray,
+    fp32_metrics: dict[str, Any],
+    finish: Callable[[np.ndarray], np.ndarray] = lambda logits: logits,
+) -> Runtime:
+    """Export to `staging`, measure int8 on the held-out rows, and pick the file to ship. `finish` is
+    applied to int8's held-out logits as it was to fp32's (the label memory)."""
+    fp32 = estimator.export_onnx(staging)
+    if check_quantize(quantize) == "none":
+        return Runtime(fp32, fp32_metrics, {"onnx": fp32.name, "quantized": None})
+    int8 = quantize_int8(fp32, staging / INT8_FILE)
+    estimator.attach_onnx(int8)
+    int8_logits = finish(estimator.decision_function(pairs_of(test))) if test else np.zeros(0)
+    int8_metrics = heldout_metrics(labels_of(test), int8_logits, temperature, threshold)
+    fp32_acc, int8_acc = _accuracy(fp32_metrics), _accuracy(int8_metrics)
+    keep = quantize == "int8" or int8_acc >= fp32_acc - INT8_TOLERANCE
+    verdict = lambda z: sigmoid(np.asarray(z, dtype=float) / temperature) >= threshold  # noqa: E731
+    same = float((verdict(fp32_logits) == verdict(int8_logits)).mean()) if len(test) else 1.0
+    summary = {
+        "onnx": int8.name if keep else fp32.name,
+        "quantized": "int8" if keep else None,
+        "rule": quantize,
+        "heldout_accuracy": {"fp32": fp32_acc, "int8": int8_acc},
+        "heldout_roc_auc": {"fp32": _value(fp32_metrics, "roc_auc"), "int8": _value(int8_metrics, "roc_auc")},
+        "int8_same_verdict": same,
+    }
+    if keep:
+        return Runtime(int8, int8_metrics, summary)
+    estimator.attach_onnx(fp32)
+    return Runtime(fp32, fp32_metrics, summary)
+
+
+def _value(metrics: dict[str, Any], name: str) -> float | None:
+    entry = metrics.get(name)
+    value = entry.get("value") if isinstance(entry, dict) else entry
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+
+
+def _accuracy(metrics: dict[str, Any]) -> float:
+    return _value(metrics, "accuracy") or 0.0
