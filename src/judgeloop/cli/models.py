@@ -147,8 +147,8 @@ def train_command(
     quantize: Annotated[
         str,
         typer.Option(
-            help="With --onnx: auto (ship int8 when its held-out accuracy is within a point of fp32's), "
-            "int8, or none."
+            help="With --onnx: auto (ship int8 when it passes the promotion gate against fp32 on the "
+            "held-out labels), int8, or none."
         ),
     ] = "auto",
     memory: Annotated[

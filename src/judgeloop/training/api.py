@@ -100,9 +100,9 @@ def train_evaluator(
     models retrained on a growing label set share held-out rows. Raises InvalidInput for unusable
     rows or a base model that is not an encoder. `onnx` also writes the encoder pass as model.onnx,
     which `LearnedEvaluator.load` then runs on ONNX Runtime (faster on CPU: BENCHMARKS.md);
-    `quantize` ('auto', 'int8', 'none') ships model.int8.onnx instead ('auto': when its held-out
-    accuracy is within a point of fp32's; the reported metrics are the shipped runtime's). `memory`
-    keeps the training labels by session digest (memory.npz), so a session identical to a labelled
+    `quantize` ('auto', 'int8', 'none') ships model.int8.onnx instead ('auto': when it passes the
+    promotion gate against fp32 on the held-out rows; the reported metrics are the shipped runtime's).
+    `memory` keeps the training labels by session digest (memory.npz), so a session identical to a labelled
     one gets the humans' label (see judgeloop.training.memory); held-out metrics include it."""
     check_quantize(quantize)
     rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]

@@ -1,10 +1,12 @@
 """Choose the runtime a trained evaluator is served on: ONNX fp32, or ONNX int8 when it is as good.
 
 `export_runtime` writes model.onnx, and (unless `quantize="none"`) model.int8.onnx, into a staging
-folder, scores the held-out rows with the int8 model and keeps it when its accuracy is within
-`INT8_TOLERANCE` of fp32's (`quantize="auto"`) or always (`"int8"`). The held-out metrics the model
-folder reports are then those of the runtime it will serve on; both runtimes' headline figures are kept
-in judgeloop.json under "runtime".
+folder, scores the held-out rows with the int8 model and keeps it when it passes the registry's promotion
+gate against fp32 on those rows (`quantize="auto"`: not worse, i.e. accuracy down by at most 2 points
+and no significant drop by McNemar's test) or always (`"int8"`). A single flipped row on a small
+held-out set therefore does not cost the 2x speed-up, and a broken quantization does not ship. The
+held-out metrics the model folder reports are those of the runtime it will serve on; both runtimes'
+headline figures and the gate's reason are kept in judgeloop.json under "runtime".
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from judgeloop.training.onnx import INT8_FILE, quantize_int8
 from judgeloop.training.report import heldout_metrics
 
 QUANTIZE_CHOICES = ("auto", "int8", "none")
-INT8_TOLERANCE = 0.01  # held-out accuracy int8 may lose against fp32 under "auto"
 
 
 @dataclass
@@ -63,9 +64,10 @@ def export_runtime(
     int8_logits = finish(estimator.decision_function(pairs_of(test))) if test else np.zeros(0)
     int8_metrics = heldout_metrics(labels_of(test), int8_logits, temperature, threshold)
     fp32_acc, int8_acc = _accuracy(fp32_metrics), _accuracy(int8_metrics)
-    keep = quantize == "int8" or int8_acc >= fp32_acc - INT8_TOLERANCE
     verdict = lambda z: sigmoid(np.asarray(z, dtype=float) / temperature) >= threshold  # noqa: E731
     same = float((verdict(fp32_logits) == verdict(int8_logits)).mean()) if len(test) else 1.0
+    passed, reason = _gate(labels_of(test), verdict(int8_logits), verdict(fp32_logits))
+    keep = quantize == "int8" or passed
     summary = {
         "onnx": int8.name if keep else fp32.name,
         "quantized": "int8" if keep else None,
@@ -73,11 +75,27 @@ def export_runtime(
         "heldout_accuracy": {"fp32": fp32_acc, "int8": int8_acc},
         "heldout_roc_auc": {"fp32": _value(fp32_metrics, "roc_auc"), "int8": _value(int8_metrics, "roc_auc")},
         "int8_same_verdict": same,
+        "gate": reason,
     }
     if keep:
         return Runtime(int8, int8_metrics, summary)
     estimator.attach_onnx(fp32)
     return Runtime(fp32, fp32_metrics, summary)
+
+
+def _gate(truth: list[int], int8: np.ndarray, fp32: np.ndarray) -> tuple[bool, str]:
+    """The promotion gate (registry.gate_decision, 'not worse') of int8 against fp32."""
+    from judgeloop.registry import gate_decision
+    from judgeloop.stats import paired_difference
+
+    if not truth:
+        return True, "no held-out rows"
+    comparison = paired_difference(truth, int8.astype(int), fp32.astype(int))
+    comparison["candidate_accuracy"] = float(np.mean(int8.astype(int) == np.asarray(truth)))
+    comparison["champion_accuracy"] = float(np.mean(fp32.astype(int) == np.asarray(truth)))
+    passed, reason = gate_decision(comparison)
+    reason = reason.replace("the champion", "fp32").replace("champion", "fp32").replace("candidate", "int8")
+    return passed, reason
 
 
 def _value(metrics: dict[str, Any], name: str) -> float | None:
