@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
 import random
@@ -125,14 +124,54 @@ async def _loop(
             out["latencies"].append(time.perf_counter() - started)
 
 
+async def raw_client_loop(
+    base: str, token: str, items: Iterator[dict[str, Any]], deadline: float, out: dict[str, list]
+) -> None:
+    """One client on one keep-alive connection, speaking HTTP/1.1 over asyncio streams: what wrk or a
+    service's pooled client costs, where httpx spends about 1 ms of CPU per request on the shared cores."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    head = f"POST /v1/evaluate HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
+    try:
+        while time.perf_counter() < deadline:
+            body = json.dumps(next(items)).encode()
+            request = f"{head}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            started = time.perf_counter()
+            try:
+                writer.write(request.encode() + body)
+                status, length = _response_head(await reader.readuntil(b"\r\n\r\n"))
+                await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                out["errors"].append(type(exc).__name__)
+                return
+            if status == 200:
+                out["latencies"].append(time.perf_counter() - started)
+            else:
+                out["errors"].append(f"HTTP {status}")
+    finally:
+        writer.close()
+
+
+def _response_head(head: bytes) -> tuple[int, int]:
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(
+        int(v) for k, _, v in (ln.partition(":") for ln in lines[1:]) if k.lower() == "content-length"
+    )
+    return int(lines[0].split(" ", 2)[1]), length
+
+
 async def run_level(
-    base: str, token: str, items: Iterator[dict[str, Any]], clients: int, seconds: float
+    base: str, token: str, items: Iterator[dict[str, Any]], clients: int, seconds: float, client: str = "raw"
 ) -> dict:
     out: dict[str, list] = {"latencies": [], "errors": []}
-    headers = {"Authorization": f"Bearer {token}"}
     started = time.perf_counter()
     deadline = started + seconds
-    await asyncio.gather(*[client_loop(base, headers, items, deadline, out) for _ in range(clients)])
+    if client == "raw":
+        loops = [raw_client_loop(base, token, items, deadline, out) for _ in range(clients)]
+    else:
+        headers = {"Authorization": f"Bearer {token}"}
+        loops = [client_loop(base, headers, items, deadline, out) for _ in range(clients)]
+    await asyncio.gather(*loops)
     elapsed = time.perf_counter() - started
     return summarize(clients, elapsed, out)
 
@@ -174,6 +213,24 @@ def server_batch_stats(base: str) -> dict[str, float]:
     return values
 
 
+class Cycle:
+    """The sessions in order, then again; counts how many were sent, to tell repeats apart."""
+
+    def __init__(self, sessions: list[dict[str, Any]]) -> None:
+        self.sessions, self.sent = sessions, 0
+
+    def __iter__(self) -> Cycle:
+        return self
+
+    def __next__(self) -> dict[str, Any]:
+        item = self.sessions[self.sent % len(self.sessions)]
+        self.sent += 1
+        return item
+
+    def repeats(self) -> int:
+        return max(0, self.sent - len(self.sessions))
+
+
 def parse_levels(text: str) -> list[tuple[int, float]]:
     return [(int(c), float(s)) for c, s in (part.split(":") for part in text.split(","))]
 
@@ -208,12 +265,13 @@ def constant_model_dir(workdir: Path) -> Path:
 
 
 def run_levels(
-    base: str, token: str, items: Iterator[dict[str, Any]], levels: list[tuple[int, float]]
+    base: str, token: str, items: Iterator[dict[str, Any]], levels: list[tuple[int, float]], client: str
 ) -> list:
     results = []
     for clients, seconds in levels:
-        before = server_batch_stats(base)
-        result = asyncio.run(run_level(base, token, items, clients, seconds))
+        before, repeats = server_batch_stats(base), getattr(items, "repeats", lambda: 0)()
+        result = asyncio.run(run_level(base, token, items, clients, seconds, client))
+        result["repeated_sessions"] = getattr(items, "repeats", lambda: 0)() - repeats
         after = server_batch_stats(base)
         n = after.get("count", 0) - before.get("count", 0)
         result["mean_batch"] = round((after.get("sum", 0) - before.get("sum", 0)) / n, 2) if n else None
@@ -231,6 +289,7 @@ def medians(rounds: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
             values = [r[key] for r in level if r[key] is not None]
             row[key] = round(statistics.median(values), 1) if values else None
         row["errors"] = sum(r["errors"] for r in level)
+        row["repeated_sessions"] = sum(r.get("repeated_sessions", 0) for r in level)
         row["requests"] = sum(r["requests"] for r in level)
         out.append(row)
     return out
@@ -244,6 +303,12 @@ def main() -> None:
     p.add_argument("--constant-model", action="store_true", help="no model: measure the server alone")
     p.add_argument("--train-rows", type=int, default=400)
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--client",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="raw: HTTP/1.1 on asyncio streams (light); httpx: httpx.AsyncClient per simulated client",
+    )
     p.add_argument("--access-log", action="store_true", help="run the server with its access log")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the work directory (trained model, database)")
@@ -260,21 +325,27 @@ def main() -> None:
     else:
         model_dir = args.model_dir or train_model(workdir / "model", rows[: args.train_rows])
     url, token = prepare_workspace(workdir, model_dir)
-    items = itertools.cycle([{"model_input": q, "model_output": a} for q, a, _ in rows[args.train_rows :]])
+    sessions = [{"model_input": q, "model_output": a} for q, a, _ in rows[args.train_rows :]]
     base = f"http://127.0.0.1:{args.port}"
-    server = start_server(url, args.port, args.access_log, args.constant_model)
+    load_before = os.getloadavg()[0]
+    rounds = []
     try:
-        asyncio.run(run_level(base, token, items, 1, 3.0))  # warm-up
-        load_before = os.getloadavg()[0]
-        rounds = [run_levels(base, token, items, parse_levels(args.levels)) for _ in range(args.rounds)]
+        for _ in range(args.rounds):  # a fresh server per round: no embedding cached from the last one
+            server = start_server(url, args.port, args.access_log, args.constant_model)
+            try:
+                items = Cycle(sessions)
+                asyncio.run(run_level(base, token, items, 1, 3.0, args.client))  # warm-up
+                rounds.append(run_levels(base, token, items, parse_levels(args.levels), args.client))
+            finally:
+                server.terminate()
+                server.wait(30)
     finally:
-        server.terminate()
-        server.wait(30)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     report = {
         "command": " ".join(["python", *sys.argv]),
         "cpus": os.cpu_count(),
+        "client": args.client,
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
         "model": "constant" if args.constant_model else str(model_dir),

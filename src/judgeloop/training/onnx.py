@@ -7,13 +7,14 @@ calibration stay in numpy, so the two runtimes give the same verdicts (to ~1e-5)
 
 `quantize_int8` writes an int8 copy (dynamic quantization of the MatMul weights, signed, per output
 channel). On the 2-core AVX2 reference machine it runs MiniLM-L6 2.2x faster than fp32 (BENCHMARKS.md);
-`train_evaluator` keeps it only when it is as accurate as fp32 on the held-out human labels.
+`train_evaluator` ships it only when it passes the promotion gate against fp32 on held-out labels.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -106,8 +107,11 @@ class OnnxForward:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        num_threads = num_threads or int(os.environ.get("JUDGELOOP_ONNX_THREADS") or 0)
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
+        if os.environ.get("JUDGELOOP_ONNX_SPINNING", "1") == "0":
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.path = Path(path)
