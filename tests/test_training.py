@@ -57,7 +57,9 @@ def test_saved_model_is_an_hf_folder_with_config_and_card(trained: Path) -> None
     # a useful evaluator on this data: well above the 55% majority class
     assert heldout["accuracy"]["value"] > 0.7
     assert cfg["temperature"] > 0 and 0 < cfg["threshold"] < 1
-    assert "Agreement with" in (trained / "README.md").read_text()
+    card = (trained / "README.md").read_text()
+    assert "Agreement with" in card
+    assert f"from `{cfg['onnx']}`" in card and f"label memory: {cfg['memory']['sessions']} " in card
 
 
 def test_grouped_split_keeps_each_prompt_on_one_side(trained: Path, shop_examples: list[Example]) -> None:

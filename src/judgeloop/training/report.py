@@ -50,6 +50,23 @@ def _row(name: str, est: Any) -> str:
     return f"| {name} | {fmt(est)} | |"
 
 
+def _runtime_lines(config: dict[str, Any]) -> list[str]:
+    lines = []
+    runtime = config.get("runtime")
+    if runtime:
+        lines.append(
+            f"- runs on ONNX Runtime from `{runtime['onnx']}`"
+            + (f"; {runtime['gate']}" if runtime.get("gate") else "")
+        )
+    memory = config.get("memory")
+    if memory:
+        lines.append(
+            f"- label memory: {memory['sessions']} labelled sessions by digest; an identical session leans"
+            " to its human label"
+        )
+    return lines
+
+
 def model_card(config: dict[str, Any]) -> str:
     """README.md for a model directory: what it is, how well it agrees with humans, and its limits."""
     m = config["metrics"]["heldout"]
@@ -64,6 +81,7 @@ def model_card(config: dict[str, Any]) -> str:
         f"- trained on {config['n_train']} labelled rows; data snapshot sha256 `{config['data_hash'][:16]}…`",
         f"- decision threshold {config['threshold']:.3f} on P(good), temperature {config['temperature']:.3f}",
         f"- created {config['created_at']}",
+        *_runtime_lines(config),
         "",
         f"## Agreement with {m['n']} held-out human labels",
         "",
