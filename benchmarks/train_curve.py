@@ -38,6 +38,7 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +141,38 @@ def fit_judgeloop(
     if getattr(estimator, "C_", None) is not None:
         info["C"] = estimator.C_
     return estimator, seconds, info
+
+
+def with_label_memory(
+    rows: list[Example], pairs: list[tuple[str, str]], logits: np.ndarray, truth: np.ndarray
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The default's label memory (train_evaluator's `memory=True`) on uncalibrated logits, and the
+    accuracy without it, for the record."""
+    from judgeloop.training.memory import LabelMemory
+
+    memory = LabelMemory.build([r.pair for r in rows], [r.label for r in rows])
+    adjusted = memory.adjust_logits(pairs, logits, 1.0)
+    hits = memory.lookup(pairs)[1] > 0
+    right_raw, right = (logits >= 0).astype(int) == truth, (adjusted >= 0).astype(int) == truth
+    return adjusted, {
+        "accuracy_no_memory": float(right_raw.mean()),
+        "memory_hits": int(hits.sum()),
+        "accuracy_on_hits": {"no_memory": float(right_raw[hits].mean()), "memory": float(right[hits].mean())}
+        if hits.any()
+        else None,
+    }
+
+
+def int8_scores(estimator: Any, pairs: list[tuple[str, str]], truth: np.ndarray) -> dict[str, Any]:
+    """Accuracy of the fine-tuned model on ONNX int8 (what `train` ships when the gate passes it)."""
+    from judgeloop.training.onnx import INT8_FILE, quantize_int8
+
+    with tempfile.TemporaryDirectory() as tmp:
+        int8 = quantize_int8(estimator.export_onnx(Path(tmp)), Path(tmp) / INT8_FILE)
+        estimator.attach_onnx(int8)
+        z = estimator.decision_function(pairs)
+        estimator.onnx_ = None
+    return {"accuracy_int8_no_memory": float(np.mean((np.asarray(z) >= 0).astype(int) == truth))}
 
 
 class HeldoutFeatures:
@@ -320,11 +353,16 @@ def run_job(
             for i in idx
         ]
         est, seconds, info = fit_judgeloop(chosen, rows, job.seed, job.method.endswith("augment"), progress)
+        pairs = list(zip(hq, ha, strict=True))
         if chosen == "embedding_head":
-            F = held.get(job.split, list(zip(hq, ha, strict=True)))
+            F = held.get(job.split, pairs)
             logits = F @ est.coef_ + est.intercept_
         else:
-            logits = est.decision_function(list(zip(hq, ha, strict=True)))
+            logits = est.decision_function(pairs)
+            if job.size == "all":
+                info.update(int8_scores(est, pairs, y[test]))
+        logits, memory_info = with_label_memory(rows, pairs, np.asarray(logits), y[test])
+        info.update(memory_info)
     pred = (np.asarray(logits) >= 0).astype(int)
     truth = y[test]
     acc = bootstrap(accuracy, truth, pred, n_resamples=1000, seed=job.seed)
