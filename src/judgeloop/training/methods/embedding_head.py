@@ -9,6 +9,7 @@ sets: it trains in seconds and does not overfit 30 labels the way fine-tuning do
 from __future__ import annotations
 
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,20 +33,23 @@ class EmbeddingCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # one loaded evaluator may serve several threads (a web app's pool)
 
     def get(self, key: str) -> np.ndarray | None:
-        found = self._data.get(key)
-        if found is not None:
-            self._data.move_to_end(key)
-        return found
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+            return found
 
     def put(self, key: str, value: np.ndarray) -> None:
         if self.size <= 0:
             return
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._data)
