@@ -281,7 +281,7 @@ def test_trained_model_reports_the_heldout_metrics_of_the_runtime_it_ships(
         assert cfg["onnx"] == "model.int8.onnx" and acc["int8"] >= acc["fp32"] - 0.02
         assert "worse" not in runtime["gate"]
     else:
-        assert cfg["onnx"] == "model.onnx" and "worse than fp32" in runtime["gate"]
+        assert cfg["onnx"] == "model.onnx" and "worse than the fp32 model" in runtime["gate"]
     # the reported held-out accuracy is what the shipped runtime scores on those rows
     by_key = {ex.key: ex for ex in shop_examples}
     heldout = [by_key[k] for k in cfg["heldout_ids"]]
@@ -338,7 +338,11 @@ def test_quantize_auto_keeps_fp32_when_int8_loses_accuracy(tmp_path: Path, monke
     monkeypatch.setattr(registry, "MAX_DROP", -1.0)  # the gate refuses anything not 100 points better
     result = train_evaluator(tiny_examples(), tmp_path / "m", progress=False)
     runtime = result.config["runtime"]
-    assert runtime["quantized"] is None and runtime["rule"] == "auto" and "worse than fp32" in runtime["gate"]
+    assert (
+        runtime["quantized"] is None
+        and runtime["rule"] == "auto"
+        and "worse than the fp32 model" in runtime["gate"]
+    )
     assert set(runtime["heldout_accuracy"]) == {"fp32", "int8"}
     assert (tmp_path / "m" / "model.onnx").is_file() and not (tmp_path / "m" / "model.int8.onnx").exists()
     assert result.metrics["accuracy"]["value"] == runtime["heldout_accuracy"]["fp32"]

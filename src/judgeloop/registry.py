@@ -191,8 +191,6 @@ def compare_on_heldout(
     ws: Workspace, project: str, candidate: VersionInfo, champion: VersionInfo
 ) -> dict[str, Any]:
     """Both models on the candidate's held-out human labels that the champion did not train on."""
-    from judgeloop.stats import paired_difference
-
     with ws.db() as db:
         champ_train = set(_row(db, champion.name, champion.version).label_ids or [])
     labelled = {s.id: (s, good) for s, good, _ in ws.labelled_sessions(project)}
@@ -207,26 +205,43 @@ def compare_on_heldout(
     new, old = load_version(candidate), load_version(champion)
     pred_new = (new.predict_proba(pairs) >= new.threshold).astype(int)
     pred_old = (old.predict_proba(pairs) >= old.threshold).astype(int)
-    result = paired_difference(truth, pred_new, pred_old)
-    result["candidate_accuracy"] = float((pred_new == truth).mean())
-    result["champion_accuracy"] = float((pred_old == truth).mean())
+    return compare_predictions(truth, pred_new, pred_old)
+
+
+def compare_predictions(truth: Any, pred_new: Any, pred_old: Any) -> dict[str, Any]:
+    """Paired comparison of two evaluators' verdicts on the same human labels, for `gate_decision`."""
+    import numpy as np
+
+    from judgeloop.stats import paired_difference
+
+    t, new, old = (
+        np.asarray(truth).astype(int),
+        np.asarray(pred_new).astype(int),
+        np.asarray(pred_old).astype(int),
+    )
+    result = paired_difference(t, new, old)
+    result["candidate_accuracy"] = float((new == t).mean())
+    result["champion_accuracy"] = float((old == t).mean())
     return result
 
 
-def gate_decision(comparison: dict[str, Any], require: str = "not_worse") -> tuple[bool, str]:
-    """Whether the candidate may replace the champion, and why (in words)."""
+def gate_decision(
+    comparison: dict[str, Any], require: str = "not_worse", names: tuple[str, str] = ("candidate", "champion")
+) -> tuple[bool, str]:
+    """Whether the candidate may replace the champion, and why (in words; `names` for the two sides)."""
+    new, old = names
     diff, p = comparison["diff"], comparison["mcnemar_p"]
     summary = (
-        f"candidate accuracy {comparison['candidate_accuracy']:.3f} vs champion "
+        f"{new} accuracy {comparison['candidate_accuracy']:.3f} vs {old} "
         f"{comparison['champion_accuracy']:.3f} on {comparison['n']} held-out human labels "
         f"(difference {diff:+.3f}, 95% CI [{comparison['low']:+.3f}, {comparison['high']:+.3f}], "
         f"McNemar p={p:.3f})"
     )
     if require == "better":
         ok = diff > 0
-        return ok, summary + ("" if ok else ": not better than the champion")
+        return ok, summary + ("" if ok else f": not better than the {old}")
     if diff < -MAX_DROP or (diff < 0 and p < P_WORSE):
-        return False, summary + ": worse than the champion"
+        return False, summary + f": worse than the {old}"
     return True, summary
 
 

@@ -27,7 +27,7 @@ from judgeloop.training.calibration import (
     sigmoid,
 )
 from judgeloop.training.examples import Example, as_example, data_hash, labels_of, pairs_of, validate_examples
-from judgeloop.training.export import Runtime, check_quantize, export_runtime
+from judgeloop.training.export import check_quantize, export_runtime
 from judgeloop.training.memory import MEMORY_FILE, LabelMemory
 from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
 from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model
@@ -122,6 +122,14 @@ def train_evaluator(
     test_logits = _with_memory(recall, test, estimator.decision_function(pairs_of(test)), temperature)
     metrics = heldout_metrics(labels_of(test), test_logits, temperature, cut)
     calibration = calibration_report(cal_logits, cal_labels, temperature)
+    extra = {
+        "augment": augment,
+        "threshold_rule": threshold,
+        "test_size": test_size,
+        "seed": seed,
+        "name": name,
+        "stable": stable_split,
+    }
     with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
         runtime = None
         if onnx:
@@ -137,61 +145,17 @@ def train_evaluator(
                 lambda logits: _with_memory(recall, test, logits, temperature),
             )
             metrics = runtime.metrics
-        return _save(
-            recall,
-            rows,
-            train,
-            test,
-            chosen,
-            base,
-            estimator,
-            temperature,
-            cut,
-            metrics,
-            calibration,
-            seconds,
-            runtime,
-            out_dir,
-            extra={
-                "augment": augment,
-                "threshold_rule": threshold,
-                "test_size": test_size,
-                "seed": seed,
-                "name": name,
-                "stable": stable_split,
-            },
+        config = _config(
+            rows, train, test, chosen, base, estimator, temperature, cut, metrics, calibration, seconds, extra
         )
-
-
-def _save(
-    recall: LabelMemory | None,
-    rows: list[Example],
-    train: list[Example],
-    test: list[Example],
-    method: str,
-    base: str,
-    estimator: PairClassifier,
-    temperature: float,
-    cut: float,
-    metrics: dict[str, Any],
-    calibration: dict[str, Any],
-    seconds: float,
-    runtime: Runtime | None,
-    out_dir: str | Path,
-    extra: dict[str, Any],
-) -> TrainResult:
-    config = _config(
-        rows, train, test, method, base, estimator, temperature, cut, metrics, calibration, seconds, extra
-    )
-    if runtime is not None:
-        config["runtime"] = runtime.summary
-        config["onnx"] = runtime.file.name
-    if recall is not None:
-        config["memory"] = {"file": MEMORY_FILE, "sessions": len(recall)}
-    out = save_model(estimator, out_dir, config, runtime.file if runtime else None, recall)
+        if runtime is not None:
+            config.update(runtime=runtime.summary, onnx=runtime.file.name)
+        if recall is not None:
+            config["memory"] = {"file": MEMORY_FILE, "sessions": len(recall)}
+        out = save_model(estimator, out_dir, config, runtime.file if runtime else None, recall)
     return TrainResult(
         out,
-        method,
+        chosen,
         metrics,
         calibration,
         temperature,

@@ -64,9 +64,10 @@ def export_runtime(
     int8_logits = finish(estimator.decision_function(pairs_of(test))) if test else np.zeros(0)
     int8_metrics = heldout_metrics(labels_of(test), int8_logits, temperature, threshold)
     fp32_acc, int8_acc = _accuracy(fp32_metrics), _accuracy(int8_metrics)
-    verdict = lambda z: sigmoid(np.asarray(z, dtype=float) / temperature) >= threshold  # noqa: E731
-    same = float((verdict(fp32_logits) == verdict(int8_logits)).mean()) if len(test) else 1.0
-    passed, reason = _gate(labels_of(test), verdict(int8_logits), verdict(fp32_logits))
+    fp32_says = sigmoid(np.asarray(fp32_logits, dtype=float) / temperature) >= threshold
+    int8_says = sigmoid(np.asarray(int8_logits, dtype=float) / temperature) >= threshold
+    same = float((fp32_says == int8_says).mean()) if len(test) else 1.0
+    passed, reason = _gate(labels_of(test), int8_says, fp32_says)
     keep = quantize == "int8" or passed
     summary = {
         "onnx": int8.name if keep else fp32.name,
@@ -84,18 +85,12 @@ def export_runtime(
 
 
 def _gate(truth: list[int], int8: np.ndarray, fp32: np.ndarray) -> tuple[bool, str]:
-    """The promotion gate (registry.gate_decision, 'not worse') of int8 against fp32."""
-    from judgeloop.registry import gate_decision
-    from judgeloop.stats import paired_difference
+    """The registry's promotion gate ('not worse') with int8 as the candidate and fp32 as the champion."""
+    from judgeloop.registry import compare_predictions, gate_decision
 
     if not truth:
         return True, "no held-out rows"
-    comparison = paired_difference(truth, int8.astype(int), fp32.astype(int))
-    comparison["candidate_accuracy"] = float(np.mean(int8.astype(int) == np.asarray(truth)))
-    comparison["champion_accuracy"] = float(np.mean(fp32.astype(int) == np.asarray(truth)))
-    passed, reason = gate_decision(comparison)
-    reason = reason.replace("the champion", "fp32").replace("champion", "fp32").replace("candidate", "int8")
-    return passed, reason
+    return gate_decision(compare_predictions(truth, int8, fp32), names=("int8", "fp32 model"))
 
 
 def _value(metrics: dict[str, Any], name: str) -> float | None:
