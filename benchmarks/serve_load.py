@@ -264,14 +264,12 @@ def constant_model_dir(workdir: Path) -> Path:
     return out
 
 
-def run_levels(
-    base: str, token: str, items: Iterator[dict[str, Any]], levels: list[tuple[int, float]], client: str
-) -> list:
+def run_levels(base: str, token: str, items: Cycle, levels: list[tuple[int, float]], client: str) -> list:
     results = []
     for clients, seconds in levels:
-        before, repeats = server_batch_stats(base), getattr(items, "repeats", lambda: 0)()
+        before, repeats = server_batch_stats(base), items.repeats()
         result = asyncio.run(run_level(base, token, items, clients, seconds, client))
-        result["repeated_sessions"] = getattr(items, "repeats", lambda: 0)() - repeats
+        result["repeated_sessions"] = items.repeats() - repeats
         after = server_batch_stats(base)
         n = after.get("count", 0) - before.get("count", 0)
         result["mean_batch"] = round((after.get("sum", 0) - before.get("sum", 0)) / n, 2) if n else None
@@ -324,6 +322,7 @@ def main() -> None:
         model_dir = constant_model_dir(workdir)
     else:
         model_dir = args.model_dir or train_model(workdir / "model", rows[: args.train_rows])
+    runtime = json.loads((model_dir / "judgeloop.json").read_text()).get("runtime")  # int8 or fp32, and why
     url, token = prepare_workspace(workdir, model_dir)
     sessions = [{"model_input": q, "model_output": a} for q, a, _ in rows[args.train_rows :]]
     base = f"http://127.0.0.1:{args.port}"
@@ -349,6 +348,7 @@ def main() -> None:
         "load_avg_before": round(load_before, 2),
         "load_avg_after": round(os.getloadavg()[0], 2),
         "model": "constant" if args.constant_model else str(model_dir),
+        "runtime": runtime,
         "medians": medians(rounds),
         "rounds": rounds,
     }

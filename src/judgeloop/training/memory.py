@@ -46,8 +46,9 @@ class LabelMemory:
     def build(cls, pairs: Sequence[Pair], labels: Sequence[int]) -> LabelMemory:
         counts: dict[bytes, tuple[int, int]] = {}
         for pair, label in zip(pairs, labels, strict=True):
-            good, n = counts.get(session_key(pair), (0, 0))
-            counts[session_key(pair)] = (good + int(label), n + 1)
+            key = session_key(pair)
+            good, n = counts.get(key, (0, 0))
+            counts[key] = (good + int(label), n + 1)
         return cls(counts)
 
     def __len__(self) -> int:

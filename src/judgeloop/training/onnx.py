@@ -6,7 +6,7 @@ batch and sequence axes); `OnnxForward` runs it with onnxruntime on numpy arrays
 calibration stay in numpy, so the two runtimes give the same verdicts (to ~1e-5).
 
 `quantize_int8` writes an int8 copy (dynamic quantization of the MatMul weights, signed, per output
-channel). On the 2-core AVX2 reference machine it runs MiniLM-L6 2.2x faster than fp32 (BENCHMARKS.md);
+channel). On the 2-core AVX2 reference machine it runs MiniLM-L6 about twice as fast as fp32 (BENCHMARKS.md);
 `train_evaluator` ships it only when it passes the promotion gate against fp32 on held-out labels.
 """
 
@@ -70,8 +70,8 @@ def quantize_int8(source: Path, target: Path) -> Path:
     """Write an int8 version of the ONNX model at `source` to `target` (MatMul weights, per channel).
 
     Activations are quantized per call (dynamic), so no calibration data is needed. Per-channel signed
-    weights keep MiniLM's embeddings at cosine 0.994 (mean) to fp32's on TruthfulQA texts; per-tensor
-    weights lose more (0.93-0.97)."""
+    weights keep MiniLM's embeddings at cosine 0.994 (mean) to fp32's on TruthfulQA texts
+    (benchmarks/int8_accuracy.py)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(target.name + ".tmp")
