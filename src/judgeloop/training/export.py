@@ -78,10 +78,7 @@ def export_runtime(
         "int8_same_verdict": same,
         "gate": reason,
     }
-    if keep:
-        return Runtime(int8, int8_metrics, summary)
-    estimator.attach_onnx(fp32)
-    return Runtime(fp32, fp32_metrics, summary)
+    return Runtime(int8, int8_metrics, summary) if keep else Runtime(fp32, fp32_metrics, summary)
 
 
 def _gate(truth: list[int], int8: np.ndarray, fp32: np.ndarray) -> tuple[bool, str]:
