@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from judgeloop.training import (
     train_evaluator,
 )
 from judgeloop.training.calibration import nll
-from judgeloop.training.encoding import PairEncoder
+from judgeloop.training.encoding import PairEncoder, sorted_batches
 from judgeloop.types import Verdict
 
 
@@ -117,6 +119,40 @@ def test_pair_encoding_keeps_the_output_and_cuts_the_input() -> None:
     (chat_row,) = enc.encode_pairs([chat], ["ok"])
     assert "message 99" in enc.backend.decode(chat_row.ids)
     assert "message 0 " not in enc.backend.decode(chat_row.ids)
+
+
+def _cost(lengths: list[int], batches: list[list[int]], call_cost: float) -> float:
+    return sum(call_cost + len(b) * max(lengths[i] for i in b) for b in batches)
+
+
+def test_inference_batches_cover_every_row_once_and_cost_least(monkeypatch) -> None:
+    lengths = [5, 40, 6, 7, 41, 5, 120, 8, 6, 39]
+    batches = sorted_batches(lengths, batch_size=4, call_cost=8)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) <= 4 for b in batches)
+    # the cheapest of every cut of the sorted rows into runs of at most 4 (brute force)
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    best = math.inf
+    for cuts in itertools.product([0, 1], repeat=len(order) - 1):
+        runs, run = [], [order[0]]
+        for i, cut in zip(order[1:], cuts, strict=True):
+            if cut:
+                runs.append(run)
+                run = []
+            run.append(i)
+        runs.append(run)
+        if all(len(r) <= 4 for r in runs):
+            best = min(best, _cost(lengths, runs, 8))
+    assert _cost(lengths, batches, 8) == best
+    fixed = [order[i : i + 4] for i in range(0, len(order), 4)]
+    assert _cost(lengths, batches, 8) < _cost(lengths, fixed, 8)  # short rows are not padded to 120
+    # a per-call cost larger than any padding gives as few calls as the batch size allows
+    assert len(sorted_batches(lengths, batch_size=4, call_cost=10_000)) == 3
+    monkeypatch.setenv("JUDGELOOP_CALL_COST_TOKENS", "10000")  # the server's knob, same effect
+    assert len(sorted_batches(lengths, batch_size=4)) == 3
+    monkeypatch.delenv("JUDGELOOP_CALL_COST_TOKENS")
+    assert len(sorted_batches(lengths, batch_size=4)) > 3
+    assert sorted_batches([], batch_size=4) == []
 
 
 def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
@@ -318,12 +354,15 @@ def test_onnx_export_fp32_matches_torch_and_int8_stays_close(tmp_path: Path, cli
     fp32 = LearnedEvaluator.load(plain)
     assert fp32.runtime == "onnx" and fp32.config["onnx"] == "model.onnx"
     np.testing.assert_allclose(fp32.predict_proba(pairs), torch_p, atol=1e-4)
-    # int8 is an approximation: close, not equal
+    # int8 is an approximation: close, not equal; the fp32 file it replaces is gone and the card says so
+    fp32_size = (plain / "model.onnx").stat().st_size
     code, output = cli(["export-onnx", plain, "--int8"])
     assert code == 0, output
     int8 = LearnedEvaluator.load(plain)
     assert int8.config["onnx"] == "model.int8.onnx" and int8.config["runtime"]["quantized"] == "int8"
-    assert (plain / "model.int8.onnx").stat().st_size < 0.75 * (plain / "model.onnx").stat().st_size
+    assert (plain / "model.int8.onnx").stat().st_size < 0.75 * fp32_size
+    assert not (plain / "model.onnx").exists()
+    assert "`model.int8.onnx`" in (plain / "README.md").read_text()
     diff = np.abs(int8.predict_proba(pairs) - torch_p)
     assert diff.max() < 0.05 and diff.max() > 1e-6  # the int8 weights really are used
 
