@@ -439,13 +439,15 @@ def export_onnx_command(
     ] = False,
 ) -> None:
     """Add model.onnx (or model.int8.onnx) to a trained model so it runs on ONNX Runtime, and show how
-    far its probabilities are from torch's."""
+    far its probabilities are from torch's. The other ONNX file, if any, is removed and the model card
+    rewritten."""
     import shutil
     import tempfile
 
     from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
     from judgeloop.io import atomic_write_text
-    from judgeloop.training.onnx import INT8_FILE, quantize_int8
+    from judgeloop.training.onnx import INT8_FILE, ONNX_FILE, quantize_int8
+    from judgeloop.training.report import model_card
 
     ev = LearnedEvaluator.load(model_dir, runtime="torch")
     with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
@@ -457,6 +459,9 @@ def export_onnx_command(
     if int8 or "runtime" in config:
         config["runtime"] = {"onnx": path.name, "quantized": "int8" if int8 else None, "rule": "export-onnx"}
     atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
+    if "metrics" in config:
+        atomic_write_text(model_dir / "README.md", model_card(config))  # the card names the runtime
+    (model_dir / (ONNX_FILE if path.name == INT8_FILE else INT8_FILE)).unlink(missing_ok=True)  # not used
     sample = [("Where is my order?", "It shipped on Monday."), ("Can I return shoes?", "No.")]
     fast = LearnedEvaluator.load(model_dir, runtime="onnx")
     diff = float(abs(fast.predict_proba(sample) - ev.predict_proba(sample)).max())
