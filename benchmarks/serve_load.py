@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/serve_load.py                       # 1, 8, 50 clients for 20, 20, 60 s
     .venv/bin/python benchmarks/serve_load.py --levels 8:10 --model-dir DIR --out results.json
+    .venv/bin/python benchmarks/serve_load.py --baseline-env JUDGELOOP_CALL_COST_TOKENS=1e9  # A/B, same run
 
 It trains a default evaluator (MiniLM encoder) on TruthfulQA truthfulness labels from
 ../shared/datasets (or uses --model-dir), registers it as the champion of a fresh workspace, starts the
@@ -74,14 +75,16 @@ def prepare_workspace(workdir: Path, model_dir: Path) -> tuple[str, str]:
     return url, create_token(ws, "bench", "service")
 
 
-def start_server(url: str, port: int, access_log: bool, constant: bool) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, access_log: bool, constant: bool, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     if constant:
         cmd = [sys.executable, __file__, "--serve-constant", url, str(port)]
     else:
         cmd = [sys.executable, "-m", "judgeloop", "serve", "--db", url, "--port", str(port)]
         cmd += ["--log-level", "warning", "--access-log" if access_log else "--no-access-log"]
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+        cmd, stdout=subprocess.DEVNULL, env={**os.environ, "TOKENIZERS_PARALLELISM": "false", **(env or {})}
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -310,6 +313,14 @@ def main() -> None:
     p.add_argument("--access-log", action="store_true", help="run the server with its access log")
     p.add_argument("--out", type=Path, help="write the results as JSON here")
     p.add_argument("--keep", action="store_true", help="keep the work directory (trained model, database)")
+    p.add_argument(
+        "--baseline-env",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="also run a baseline server with this environment in every round (the two alternate, "
+        "which goes first swaps each round) and report its medians and the ratios",
+    )
     p.add_argument("--serve-constant", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve_constant:
@@ -327,17 +338,24 @@ def main() -> None:
     sessions = [{"model_input": q, "model_output": a} for q, a, _ in rows[args.train_rows :]]
     base = f"http://127.0.0.1:{args.port}"
     load_before = os.getloadavg()[0]
-    rounds = []
+    baseline_env = dict(item.split("=", 1) for item in args.baseline_env)
+    variants = {"default": {}, "baseline": baseline_env} if baseline_env else {"default": {}}
+    rounds: dict[str, list] = {name: [] for name in variants}
     try:
-        for _ in range(args.rounds):  # a fresh server per round: no embedding cached from the last one
-            server = start_server(url, args.port, args.access_log, args.constant_model)
-            try:
-                items = Cycle(sessions)
-                asyncio.run(run_level(base, token, items, 1, 3.0, args.client))  # warm-up
-                rounds.append(run_levels(base, token, items, parse_levels(args.levels), args.client))
-            finally:
-                server.terminate()
-                server.wait(30)
+        for r in range(args.rounds):  # a fresh server per round: no embedding cached from the last one
+            for name in list(variants)[:: 1 if r % 2 == 0 else -1]:
+                if baseline_env:
+                    print(f"round {r + 1}: {name} server {variants[name] or ''}", flush=True)
+                server = start_server(url, args.port, args.access_log, args.constant_model, variants[name])
+                try:
+                    items = Cycle(sessions)
+                    asyncio.run(run_level(base, token, items, 1, 3.0, args.client))  # warm-up
+                    rounds[name].append(
+                        run_levels(base, token, items, parse_levels(args.levels), args.client)
+                    )
+                finally:
+                    server.terminate()
+                    server.wait(30)
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -349,10 +367,23 @@ def main() -> None:
         "load_avg_after": round(os.getloadavg()[0], 2),
         "model": "constant" if args.constant_model else str(model_dir),
         "runtime": runtime,
-        "medians": medians(rounds),
-        "rounds": rounds,
+        "medians": medians(rounds["default"]),
+        "rounds": rounds["default"],
     }
-    print(json.dumps({k: v for k, v in report.items() if k != "rounds"}, indent=2))
+    if baseline_env:
+        base_medians = medians(rounds["baseline"])
+        report["baseline"] = {"env": baseline_env, "medians": base_medians, "rounds": rounds["baseline"]}
+        report["ratios_to_baseline"] = [
+            {
+                "clients": new["clients"],
+                "throughput": round(new["throughput_rps"] / old["throughput_rps"], 3),
+                "p99": round(new["p99_ms"] / old["p99_ms"], 3),
+            }
+            for new, old in zip(report["medians"], base_medians, strict=True)
+        ]
+    print(json.dumps({k: v for k, v in report.items() if k not in ("rounds", "baseline")}, indent=2))
+    if baseline_env:
+        print(json.dumps({"baseline": report["baseline"]["medians"]}, indent=2))
     if args.out:
         args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
 
