@@ -51,7 +51,7 @@ def time_call(forward, arrays: dict[str, np.ndarray], repeats: int) -> float:
     return statistics.median(times) * 1000
 
 
-def cost_model(forward, encoder, repeats: int) -> dict:
+def cost_model(forward, repeats: int) -> dict:
     rng = np.random.default_rng(0)
     grid = []
     for rows in (1, 2, 4, 8, 16):
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         forward = OnnxForward(quantize_int8(probe.export_onnx(Path(tmp)), Path(tmp) / INT8_FILE))
         console.print("timing the cost grid ...")
-        model = cost_model(forward, encoder, args.repeats)
+        model = cost_model(forward, args.repeats)
         console.print(
             f"one call {model['ms_per_call']} ms + {model['ms_per_token']} ms per padded token: "
             f"a call costs {model['call_cost_tokens']} tokens (CALL_COST_TOKENS = {CALL_COST_TOKENS:g})"

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     from judgeloop.stats import accuracy, bootstrap
     from judgeloop.training import Example
     from judgeloop.training.api import _estimator, _fit
-    from judgeloop.training.methods.finetune import FineTune
+    from judgeloop.training.methods.finetune import FineTune, _score
     from judgeloop.training.models import resolve_base_model
 
     q, a, y = read_rows()
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     remembered, memory = with_label_memory(rows, pairs, logits, truth)
     predicted = (remembered >= 0).astype(int)
     acc = bootstrap(accuracy, truth, predicted, n_resamples=1000, seed=0)
-    kept = max(range(len(epochs)), key=lambda i: (epochs[i]["val_accuracy"], -epochs[i]["val_loss"]))
+    kept = max(range(len(epochs)), key=lambda i: _score(epochs[i]))  # the rule FineTune keeps by
     report = {
         "command": f"benchmarks/finetune_epochs.py --epochs {args.epochs} --patience {args.patience}",
         "params": params,
