@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,6 +124,44 @@ def test_pair_encoding_keeps_the_output_and_cuts_the_input() -> None:
     assert "message 0 " not in enc.backend.decode(chat_row.ids)
 
 
+def test_folder_tokenizer_matches_the_hf_tokenizer(trained: Path, shop_examples: list[Example]) -> None:
+    """An ONNX evaluator tokenises with tokenizer.json alone: the same ids and segments as transformers."""
+    from transformers import AutoTokenizer
+
+    light = PairEncoder.from_folder(trained, max_length=64)
+    full = PairEncoder(AutoTokenizer.from_pretrained(trained), max_length=64)
+    assert light is not None and light.max_length == full.max_length and light.pad_id == full.pad_id
+    inputs = [ex.model_input for ex in shop_examples] + ["please help " * 200]
+    outputs = [ex.model_output for ex in shop_examples] + ["Refunds take 5 to 7 business days. " * 20]
+    assert light.encode_pairs(inputs, outputs) == full.encode_pairs(inputs, outputs)
+    assert light.encode_texts(outputs) == full.encode_texts(outputs)
+    assert PairEncoder.from_folder(trained / "missing") is None
+
+
+SESSION = ("Where is my order #4411?", "It shipped yesterday and arrives Friday.")
+
+
+def test_onnx_evaluator_loads_without_torch(trained: Path) -> None:
+    """A guardrail on ONNX Runtime imports neither transformers nor torch, and scores as before."""
+    script = (
+        "import json, sys, judgeloop\n"
+        "ev = judgeloop.load_evaluator(sys.argv[1])\n"
+        "v = ev.evaluate_llm_session(sys.argv[2], sys.argv[3])\n"
+        "loaded = [name in sys.modules for name in ('torch', 'transformers')]\n"
+        "print(json.dumps([v.probability, ev.runtime, *loaded]))\n"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [sys.executable, "-c", script, str(trained), *SESSION]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    probability, runtime, torch_loaded, transformers_loaded = json.loads(done.stdout.splitlines()[-1])
+    assert runtime == "onnx" and not torch_loaded and not transformers_loaded
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    here = LearnedEvaluator.load(trained, runtime="torch").evaluate_llm_session(*SESSION)
+    assert probability == pytest.approx(here.probability, abs=0.05)  # int8 ONNX vs torch fp32
+
+
 def _cost(lengths: list[int], batches: list[list[int]], call_cost: float) -> float:
     return sum(call_cost + len(b) * max(lengths[i] for i in b) for b in batches)
 
@@ -168,9 +209,20 @@ def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
     )
     assert result.method == "finetune" and len(result.config["metrics"]["train"]["history"]) >= 1
     ev = load_evaluator(str(out))
-    good = ev.predict_proba([("Where is my order?", "Please share your order number and I will check.")])
-    bad = ev.predict_proba([("Where is my order?", "Figure it out yourself.")])
-    assert good[0] > bad[0]
+    pairs = [
+        ("Where is my order?", "Please share your order number and I will check."),
+        ("Where is my order?", "Figure it out yourself."),
+    ]
+    good, bad = ev.predict_proba(pairs)
+    assert good > bad
+    # served on ONNX Runtime, the torch weights stay on disk until something needs them
+    assert ev.runtime == "onnx" and getattr(ev.model, "model_", None) is None
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    on_torch = LearnedEvaluator.load(out, runtime="torch")
+    np.testing.assert_allclose(ev.predict_proba(pairs), on_torch.predict_proba(pairs), atol=0.05)
+    ev.model.save(tmp_path / "copy")  # loads them lazily
+    assert ev.model.model_ is not None and (tmp_path / "copy" / "model.safetensors").is_file()
 
 
 def test_finetune_keeps_the_most_accurate_epoch_not_the_lowest_loss() -> None:

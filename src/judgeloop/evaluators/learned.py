@@ -75,7 +75,6 @@ class LearnedEvaluator:
         method = config.get("method")
         if not isinstance(method, str):
             raise InvalidInput(f"{cfg_path} names no method", file=str(cfg_path), field="method")
-        model = method_class(method).load(path, config.get("params") or {})
         runtime = runtime or os.environ.get("JUDGELOOP_RUNTIME", "auto")
         if runtime not in ("auto", "torch", "onnx"):
             raise InvalidInput(
@@ -88,8 +87,9 @@ class LearnedEvaluator:
                 file=str(onnx_file),
                 expected="a folder trained with --onnx, or `judgeloop export-onnx`",
             )
-        if runtime != "torch" and config.get("onnx") and onnx_file.is_file() and onnx_runtime.available():
-            model.attach_onnx(onnx_file)
+        has_onnx = bool(config.get("onnx")) and onnx_file.is_file() and onnx_runtime.available()
+        on_onnx = runtime != "torch" and has_onnx
+        model = method_class(method).load(path, config.get("params") or {}, onnx_file if on_onnx else None)
         from judgeloop.training.memory import LabelMemory
 
         return cls(model, config, path, LabelMemory.load(path) if config.get("memory") else None)

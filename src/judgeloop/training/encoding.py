@@ -49,21 +49,50 @@ class PairEncoder:
     def __init__(self, tokenizer: Any, max_length: int = DEFAULT_MAX_LENGTH) -> None:
         from tokenizers import Tokenizer
 
-        backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        self._setup(
+            Tokenizer.from_str(tokenizer.backend_tokenizer.to_str()),
+            min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length),
+            int(tokenizer.pad_token_id or 0),
+            "token_type_ids" in getattr(tokenizer, "model_input_names", []),
+        )
+
+    def _setup(self, backend: Any, max_length: int, pad_id: int, uses_type_ids: bool) -> None:
         backend.no_padding()  # some tokenizer.json files carry a fixed padding/truncation: drop them
         backend.no_truncation()
         self.backend = backend
-        self.max_length = int(
-            min(max_length, getattr(tokenizer, "model_max_length", max_length) or max_length)
-        )
-        self.pad_id = int(tokenizer.pad_token_id or 0)
-        self.uses_type_ids = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
+        self.max_length = int(max_length)
+        self.pad_id = pad_id
+        self.uses_type_ids = uses_type_ids
 
     @classmethod
     def from_pretrained(cls, path: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> PairEncoder:
         from transformers import AutoTokenizer
 
         return cls(AutoTokenizer.from_pretrained(str(path)), max_length)
+
+    @classmethod
+    def from_folder(cls, path: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> PairEncoder | None:
+        """The encoder of a saved fast tokenizer (tokenizer.json), read without transformers or torch:
+        what an ONNX Runtime evaluator needs. Segment ids are always made (the ONNX session feeds only
+        the inputs its graph has). None when the folder has no tokenizer.json."""
+        import json
+
+        from tokenizers import Tokenizer
+
+        folder = Path(path)
+        if not (folder / "tokenizer.json").is_file():
+            return None
+        config_file = folder / "tokenizer_config.json"
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+        backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        pad = config.get("pad_token")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        pad_id = backend.token_to_id(pad) if isinstance(pad, str) else None
+        limit = config.get("model_max_length")
+        limit = limit if isinstance(limit, int) and 0 < limit < 1_000_000 else max_length
+        encoder = cls.__new__(cls)
+        encoder._setup(backend, min(max_length, limit), int(pad_id or 0), True)
+        return encoder
 
     def encode_pairs(self, inputs: Sequence[ModelInput], outputs: Sequence[str]) -> list[Encoded]:
         rendered = [render_input(x) for x in inputs]

@@ -104,7 +104,11 @@ class PairClassifier:
         raise NotImplementedError
 
     @classmethod
-    def load(cls, directory: Path, params: dict[str, Any] | None = None) -> PairClassifier:
+    def load(
+        cls, directory: Path, params: dict[str, Any] | None = None, onnx: Path | None = None
+    ) -> PairClassifier:
+        """The model saved in `directory`; with `onnx` (an exported encoder pass) it runs on ONNX
+        Runtime and the torch weights load only if something needs them (save, export)."""
         raise NotImplementedError
 
     def saved_params(self) -> dict[str, Any]:

@@ -60,6 +60,16 @@ def _text_key(text: ModelInput) -> str:
     return keep[0] + rendered
 
 
+def _hidden_size(folder: Path) -> int | None:
+    """The encoder's width from its config.json (None when the file does not say)."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    size = config.get("hidden_size") or config.get("dim")  # BERT-style, DistilBERT
+    return int(size) if isinstance(size, int) else None
+
+
 def _mean_pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
     """Mean over real tokens, L2-normalised (sentence-transformers' MiniLM pooling)."""
     mask = attention_mask[..., None].astype(hidden.dtype)
@@ -100,18 +110,35 @@ class EmbeddingHead(PairClassifier):
     # --- encoder ------------------------------------------------------------------------------
 
     def _ensure_encoder(self) -> None:
-        if getattr(self, "encoder_", None) is not None:
-            return
-        from transformers import AutoModel, AutoTokenizer
+        """The tokenizer side, and the torch encoder unless the encoder pass runs on ONNX Runtime (then
+        neither transformers nor torch is imported: a guardrail starts in about a second)."""
+        if getattr(self, "pair_encoder_", None) is None:
+            path = resolve_base_model(self.base_model)
+            light = PairEncoder.from_folder(path, self.max_length) if self.onnx_ is not None else None
+            size = _hidden_size(Path(path)) if light is not None else None
+            if light is not None and size is not None:
+                self.pair_encoder_, self.hidden_size_ = light, size
+            else:
+                self._torch_encoder()
+            self.cache_ = EmbeddingCache(self.cache_size)
+        if self.onnx_ is None:
+            self._torch_encoder()
 
-        path = resolve_base_model(self.base_model)
-        check_encoder(path)
-        set_threads(self.num_threads)
-        with quiet_transformers():
-            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-            self.encoder_ = AutoModel.from_pretrained(path).eval()
-        self.pair_encoder_ = PairEncoder(self.tokenizer_, self.max_length)
-        self.cache_ = EmbeddingCache(self.cache_size)
+    def _torch_encoder(self) -> Any:
+        """The torch encoder (and its HF tokenizer), loaded on first use."""
+        if getattr(self, "encoder_", None) is None:
+            from transformers import AutoModel, AutoTokenizer
+
+            path = resolve_base_model(self.base_model)
+            check_encoder(path)
+            set_threads(self.num_threads)
+            with quiet_transformers():
+                self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+                self.encoder_ = AutoModel.from_pretrained(path).eval()
+            if getattr(self, "pair_encoder_", None) is None:
+                self.pair_encoder_ = PairEncoder(self.tokenizer_, self.max_length)
+                self.hidden_size_ = int(self.encoder_.config.hidden_size)
+        return self.encoder_
 
     def embed(self, texts: Sequence[ModelInput]) -> np.ndarray:
         """Normalised embeddings, one row per text (cached texts are not re-encoded)."""
@@ -125,7 +152,7 @@ class EmbeddingHead(PairClassifier):
         computed = dict(zip(missing, fresh, strict=True))
         for key, vector in computed.items():
             self.cache_.put(key, vector)
-        dim = int(self.encoder_.config.hidden_size)
+        dim = self.hidden_size_
         out = np.empty((len(texts), dim), dtype=np.float32)
         for i, key in enumerate(keys):
             found = computed.get(key)
@@ -152,7 +179,7 @@ class EmbeddingHead(PairClassifier):
 
         with torch.inference_mode():
             tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
-            return np.asarray(self.encoder_(**tensors).last_hidden_state.float().numpy())
+            return np.asarray(self._torch_encoder()(**tensors).last_hidden_state.float().numpy())
 
     def attach_onnx(self, path: Path) -> None:
         """Run the encoder on ONNX Runtime from now on (embeddings from another runtime are dropped)."""
@@ -163,11 +190,10 @@ class EmbeddingHead(PairClassifier):
     def export_onnx(self, directory: Path) -> Path:
         from judgeloop.training.onnx import ONNX_FILE, export
 
-        self._ensure_encoder()
-        sample = self.pair_encoder_.collate(
-            self.pair_encoder_.encode_texts(["a sample", "another sample text"])
-        )
-        return export(self.encoder_, sample, directory / ONNX_FILE, "last_hidden_state")
+        encoder = self._torch_encoder()
+        pair_encoder = PairEncoder(self.tokenizer_, self.max_length)  # the inputs this model takes
+        sample = pair_encoder.collate(pair_encoder.encode_texts(["a sample", "another sample text"]))
+        return export(encoder, sample, directory / ONNX_FILE, "last_hidden_state")
 
     def features(self, X: Sequence[Pair]) -> np.ndarray:
         """Pair features; inputs and outputs are embedded in the same forward passes."""
@@ -246,7 +272,7 @@ class EmbeddingHead(PairClassifier):
         """A normal HF encoder folder (config.json, model.safetensors, tokenizer) + head.npz."""
         self.check_is_fitted()
         directory.mkdir(parents=True, exist_ok=True)
-        self.encoder_.save_pretrained(directory)
+        self._torch_encoder().save_pretrained(directory)
         self.tokenizer_.save_pretrained(directory)
         np.savez(
             directory / HEAD_FILE,
@@ -260,10 +286,14 @@ class EmbeddingHead(PairClassifier):
         )
 
     @classmethod
-    def load(cls, directory: Path, params: dict[str, Any] | None = None) -> EmbeddingHead:
+    def load(
+        cls, directory: Path, params: dict[str, Any] | None = None, onnx: Path | None = None
+    ) -> EmbeddingHead:
         known = set(cls._param_names())
         model = cls(**{k: v for k, v in (params or {}).items() if k in known})
         model.base_model = str(directory)
+        if onnx is not None:
+            model.attach_onnx(onnx)
         model._ensure_encoder()
         with np.load(directory / HEAD_FILE) as head:
             model.coef_ = head["coef"].astype(np.float32)

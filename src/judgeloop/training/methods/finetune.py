@@ -35,6 +35,7 @@ class FineTune(PairClassifier):
     """Fine-tuned cross-encoder over (input, output) pairs (see the module docstring)."""
 
     method = "finetune"
+    weights_: Path | None = None  # the saved folder of a loaded model (its torch weights load lazily)
 
     def __init__(
         self,
@@ -211,18 +212,18 @@ class FineTune(PairClassifier):
         return self.encoder_.encode_pairs([x for x, _ in X], [o for _, o in X])
 
     def _logits(self, rows: list[Encoded], batch_size: int = 16) -> np.ndarray:
-        import torch
-
-        self.model_.eval()
+        net = self._net().eval() if self.onnx_ is None else None
         out = np.zeros(len(rows))
         for batch in sorted_batches([len(r) for r in rows], batch_size):
             arrays = self.encoder_.collate([rows[i] for i in batch])
-            if self.onnx_ is not None:
+            if net is None:
                 logits = self.onnx_(arrays)
             else:
+                import torch
+
                 with torch.inference_mode():
                     tensors = {k: torch.from_numpy(v) for k, v in arrays.items()}
-                    logits = self.model_(**tensors).logits.float().numpy()
+                    logits = net(**tensors).logits.float().numpy()
             out[batch] = logits[:, 1] - logits[:, 0]
         return out
 
@@ -230,8 +231,10 @@ class FineTune(PairClassifier):
         from judgeloop.training.onnx import ONNX_FILE, export
 
         self.check_is_fitted()
-        sample = self.encoder_.collate(self.encoder_.encode_pairs(["a question"], ["an answer to it"]))
-        return export(self.model_, sample, directory / ONNX_FILE, "logits")
+        net = self._net()
+        encoder = PairEncoder(self.tokenizer_, self.max_length)  # the inputs this model takes
+        sample = encoder.collate(encoder.encode_pairs(["a question"], ["an answer to it"]))
+        return export(net, sample, directory / ONNX_FILE, "logits")
 
     def decision_function(self, X: Sequence[Pair]) -> np.ndarray:
         self.check_is_fitted()
@@ -242,21 +245,43 @@ class FineTune(PairClassifier):
     def save(self, directory: Path) -> None:
         self.check_is_fitted()
         directory.mkdir(parents=True, exist_ok=True)
-        self.model_.save_pretrained(directory)
+        self._net().save_pretrained(directory)
         self.tokenizer_.save_pretrained(directory)
 
     @classmethod
-    def load(cls, directory: Path, params: dict[str, Any] | None = None) -> FineTune:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
+    def load(
+        cls, directory: Path, params: dict[str, Any] | None = None, onnx: Path | None = None
+    ) -> FineTune:
         known = set(cls._param_names())
         model = cls(**{k: v for k, v in (params or {}).items() if k in known})
-        set_threads(model.num_threads)
-        with quiet_transformers():
-            model.tokenizer_ = AutoTokenizer.from_pretrained(str(directory))
-            model.model_ = AutoModelForSequenceClassification.from_pretrained(str(directory)).eval()
-        model.encoder_ = PairEncoder(model.tokenizer_, model.max_length)
+        model.weights_ = Path(directory)
+        light = PairEncoder.from_folder(directory, model.max_length) if onnx is not None else None
+        if onnx is not None and light is not None:
+            model.attach_onnx(onnx)
+            model.encoder_ = light
+            return model
+        model._net()
+        if onnx is not None:
+            model.attach_onnx(onnx)
         return model
+
+    def _net(self) -> Any:
+        """The torch model; loaded from the saved folder on first use when the model was loaded to
+        run on ONNX Runtime (neither transformers nor torch is imported until then)."""
+        if getattr(self, "model_", None) is None and self.weights_ is not None:
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            set_threads(self.num_threads)
+            with quiet_transformers():
+                self.tokenizer_ = AutoTokenizer.from_pretrained(str(self.weights_))
+                self.model_ = AutoModelForSequenceClassification.from_pretrained(str(self.weights_)).eval()
+            if getattr(self, "encoder_", None) is None:
+                self.encoder_ = PairEncoder(self.tokenizer_, self.max_length)
+        return self.model_
+
+    def check_is_fitted(self) -> None:
+        if self.weights_ is None:  # a loaded model is fitted before its torch weights are loaded
+            super().check_is_fitted()
 
 
 def _carve(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
