@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--patience", type=int, default=2)
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0, help="the fit's seed")
     p.add_argument("--save-logits", action="store_true", help="held-out logits of every epoch in the JSON")
     p.add_argument("--keep-model", type=Path, help="save the fitted estimator here")
     p.add_argument("--out", type=Path, default=RESULTS / "finetune_epochs.json")
@@ -70,9 +71,9 @@ def main(argv: list[str] | None = None) -> None:
 
     FineTune._validate = validate_and_score  # type: ignore[method-assign]
     params = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr, "num_threads": args.threads}
-    estimator = _estimator("finetune", resolve_base_model(None), 0, params, True)
+    estimator = _estimator("finetune", resolve_base_model(None), args.seed, params, True)
     started = time.perf_counter()
-    _fit(estimator, rows, 0, False)
+    _fit(estimator, rows, args.seed, False)
     seconds = time.perf_counter() - started
     FineTune._validate = validate  # type: ignore[method-assign]
     logits = estimator.decision_function(pairs)
@@ -81,7 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     acc = bootstrap(accuracy, truth, predicted, n_resamples=1000, seed=0)
     kept = max(range(len(epochs)), key=lambda i: _score(epochs[i]))  # the rule FineTune keeps by
     report = {
-        "command": f"benchmarks/finetune_epochs.py --epochs {args.epochs} --patience {args.patience}",
+        "command": "benchmarks/finetune_epochs.py "
+        f"--epochs {args.epochs} --patience {args.patience} --seed {args.seed}",
+        "seed": args.seed,
         "params": params,
         "n_train": len(rows),
         "train_seconds": round(seconds, 1),
