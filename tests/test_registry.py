@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,12 @@ def test_load_by_registry_reference_and_unknown_names(shop: str, cli, tmp_path: 
         load_evaluator("support@9", db=shop)
     with pytest.raises(NotFound, match="evaluators: support"):
         load_evaluator("nope", db=shop)
+    # a new runtime for a project's model is measured again on the project's held-out labels
+    code, output = cli(["export-onnx", tmp_path / "m", "--project", "shop", "--db", shop])
+    assert code == 0 and "held-out accuracy on model.onnx" in output, output
+    config = json.loads((tmp_path / "m" / "judgeloop.json").read_text())
+    assert config["runtime"]["measured_on"] == "project shop" and config["onnx"] == "model.onnx"
+    assert config["metrics"]["heldout"]["accuracy"]["n"] == len(config["heldout_ids"])
 
 
 def test_target_error_sets_a_review_band_and_evaluate_marks_rows(tmp_path: Path, cli) -> None:

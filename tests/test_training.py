@@ -406,12 +406,31 @@ def test_onnx_export_fp32_matches_torch_and_int8_stays_close(tmp_path: Path, cli
     fp32 = LearnedEvaluator.load(plain)
     assert fp32.runtime == "onnx" and fp32.config["onnx"] == "model.onnx"
     np.testing.assert_allclose(fp32.predict_proba(pairs), torch_p, atol=1e-4)
+    # without the data, the held-out metrics stay torch's, and the config and the card say so
+    assert fp32.config["runtime"]["metrics_from"] == "torch" and "still those of torch" in output
+    assert "measured on torch, before `export-onnx`" in (plain / "README.md").read_text()
+    # re-measuring needs the rows the model held out: a file without them is refused, nothing written
+    other = tmp_path / "other.csv"
+    other.write_text("model_input,model_output,good\nhi,hello,1\nhi,go away,0\n")
+    before = (plain / "judgeloop.json").read_text()
+    code, output = cli(["export-onnx", plain, "--int8", "--data", other])
+    n_heldout = len(fp32.config["heldout_ids"])
+    assert code != 0 and f"lacks {n_heldout} of the model's {n_heldout} held-out rows" in output, output
+    assert (plain / "judgeloop.json").read_text() == before and not (plain / "model.int8.onnx").exists()
     # int8 is an approximation: close, not equal; the fp32 file it replaces is gone and the card says so
     fp32_size = (plain / "model.onnx").stat().st_size
-    code, output = cli(["export-onnx", plain, "--int8"])
+    code, output = cli(["export-onnx", plain, "--int8", "--data", EXAMPLE_DATASET])
     assert code == 0, output
     int8 = LearnedEvaluator.load(plain)
     assert int8.config["onnx"] == "model.int8.onnx" and int8.config["runtime"]["quantized"] == "int8"
+    # --data scored the held-out rows again on int8: the metrics are int8's own
+    keys = set(int8.config["heldout_ids"])
+    heldout = [ex for ex in examples_from_rows(read_dataset(EXAMPLE_DATASET).rows) if ex.key in keys]
+    said = (int8.predict_proba([ex.pair for ex in heldout]) >= int8.threshold).astype(int)
+    accuracy = float(np.mean(said == np.array([ex.label for ex in heldout])))
+    assert int8.config["metrics"]["heldout"]["accuracy"]["value"] == pytest.approx(accuracy)
+    assert int8.config["runtime"]["heldout_accuracy"] == {"int8": pytest.approx(accuracy)}
+    assert "measured again on this runtime" in (plain / "README.md").read_text()
     assert (plain / "model.int8.onnx").stat().st_size < 0.75 * fp32_size
     assert not (plain / "model.onnx").exists()
     assert "`model.int8.onnx`" in (plain / "README.md").read_text()

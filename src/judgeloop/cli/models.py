@@ -437,10 +437,24 @@ def export_onnx_command(
     int8: Annotated[
         bool, typer.Option("--int8", help="Ship an int8-quantized encoder (about 2x faster).")
     ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="The labelled file the model was trained on: re-measure its held-out rows."),
+    ] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", "-p", help="Re-measure on the project's held-out labels.")
+    ] = None,
+    input_col: InputCol = "model_input",
+    output_col: OutputCol = "model_output",
+    label_col: LabelCol = "good",
+    id_col: IdCol = None,
+    db: DbOption = None,
 ) -> None:
     """Add model.onnx (or model.int8.onnx) to a trained model so it runs on ONNX Runtime, and show how
     far its probabilities are from torch's. The other ONNX file, if any, is removed and the model card
-    rewritten."""
+    rewritten. With --data (or --project) the held-out rows are scored again on the new runtime and the
+    model's held-out metrics replaced; without, they stay those of the runtime it was measured on, and
+    judgeloop.json says which."""
     import shutil
     import tempfile
 
@@ -449,15 +463,29 @@ def export_onnx_command(
     from judgeloop.training.onnx import INT8_FILE, ONNX_FILE, quantize_int8
     from judgeloop.training.report import model_card
 
+    if data is not None and project is not None:
+        raise InvalidInput("give DATA or --project, not both", field="data", expected="one of them")
     ev = LearnedEvaluator.load(model_dir, runtime="torch")
+    heldout = _heldout_rows(ev.config, data, project, (input_col, output_col, label_col, id_col), db)
     with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
         exported = ev.model.export_onnx(Path(staging))
         if int8:
             exported = quantize_int8(exported, Path(staging) / INT8_FILE)
+        metrics = _measure_on(ev, exported, heldout) if heldout is not None else None
         path = Path(shutil.copy2(exported, model_dir / exported.name))
     config = dict(ev.config, onnx=path.name)
-    if int8 or "runtime" in config:
-        config["runtime"] = {"onnx": path.name, "quantized": "int8" if int8 else None, "rule": "export-onnx"}
+    runtime: dict[str, Any] = {
+        "onnx": path.name,
+        "quantized": "int8" if int8 else None,
+        "rule": "export-onnx",
+    }
+    if metrics is not None:
+        config["metrics"] = dict(config.get("metrics") or {}, heldout=metrics)
+        runtime["heldout_accuracy"] = {"int8" if int8 else "fp32": metrics["accuracy"]["value"]}
+        runtime["measured_on"] = str(data) if data is not None else f"project {project}"
+    elif "metrics" in config:
+        runtime["metrics_from"] = _measured_runtime(ev.config)
+    config["runtime"] = runtime
     atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
     if "metrics" in config:
         atomic_write_text(model_dir / "README.md", model_card(config))  # the card names the runtime
@@ -468,6 +496,72 @@ def export_onnx_command(
     out.print(
         f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB); max probability difference vs torch {diff:.1e}"
     )
+    if metrics is not None:
+        from judgeloop.stats import fmt_ci
+
+        rows = len(heldout or [])
+        out.print(f"held-out accuracy on {path.name}: {fmt_ci(metrics['accuracy'])} ({rows} rows)")
+    elif "metrics" in config:
+        out.print(
+            f"held-out metrics are still those of {runtime['metrics_from']} (--data or --project redoes them)"
+        )
+
+
+def _measured_runtime(config: dict[str, Any]) -> str:
+    """The runtime a model's held-out metrics were measured on."""
+    runtime = config.get("runtime")
+    if not runtime:
+        return "torch"
+    return str(
+        runtime.get("metrics_from") or ("ONNX int8" if runtime.get("quantized") == "int8" else "ONNX fp32")
+    )
+
+
+def _heldout_rows(
+    config: dict[str, Any],
+    data: Path | None,
+    project: str | None,
+    cols: tuple[str, str, str, str | None],
+    db: str | None,
+) -> list[Any] | None:
+    """The model's held-out examples, found by id in the file or project it was trained on."""
+    if data is None and project is None:
+        return None
+    if data is not None:
+        examples, _ = _examples_from_file(data, cols, None)
+        source = str(data)
+    else:
+        from judgeloop.store import Workspace
+        from judgeloop.training.examples import examples_from_project
+
+        examples, _ = examples_from_project(Workspace(db), str(project), None)
+        source = f"project {project!r}"
+    wanted = list(config.get("heldout_ids") or [])
+    found = {ex.key: ex for ex in examples}
+    missing = [key for key in wanted if key not in found]
+    if not wanted or missing:
+        raise InvalidInput(
+            f"{source} lacks {len(missing)} of the model's {len(wanted)} held-out rows"
+            + (f" (first: {missing[0]!r})" if missing else ""),
+            field="heldout_ids",
+            expected="the file or project the model was trained on",
+        )
+    return [found[key] for key in wanted]
+
+
+def _measure_on(ev: Any, onnx_file: Path, heldout: list[Any]) -> dict[str, Any]:
+    """Held-out metrics of `ev` with its encoder pass on `onnx_file` (label memory included)."""
+    from judgeloop.training.examples import labels_of, pairs_of
+    from judgeloop.training.report import heldout_metrics
+
+    ev.model.attach_onnx(onnx_file)
+    pairs = pairs_of(heldout)
+    logits = ev.model.decision_function(pairs)
+    if ev.memory is not None:
+        logits = ev.memory.adjust_logits(pairs, logits, ev.temperature)
+    metrics = heldout_metrics(labels_of(heldout), logits, ev.temperature, ev.threshold)
+    ev.model.onnx_ = None  # back to torch for the comparison below
+    return metrics
 
 
 def register(app: typer.Typer) -> None:

@@ -58,6 +58,13 @@ def _runtime_lines(config: dict[str, Any]) -> list[str]:
             f"- runs on ONNX Runtime from `{runtime['onnx']}`"
             + (f"; {runtime['gate']}" if runtime.get("gate") else "")
         )
+        if runtime.get("metrics_from"):
+            lines.append(
+                f"- the held-out metrics were measured on {runtime['metrics_from']}, before `export-onnx`"
+                " switched the runtime (`judgeloop export-onnx DIR --data FILE` measures them again)"
+            )
+        elif runtime.get("measured_on"):
+            lines.append(f"- held-out metrics measured again on this runtime ({runtime['measured_on']})")
     memory = config.get("memory")
     if memory:
         lines.append(
