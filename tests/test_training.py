@@ -223,6 +223,8 @@ def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
     np.testing.assert_allclose(ev.predict_proba(pairs), on_torch.predict_proba(pairs), atol=0.05)
     ev.model.save(tmp_path / "copy")  # loads them lazily
     assert ev.model.model_ is not None and (tmp_path / "copy" / "model.safetensors").is_file()
+    ev.model.detach_onnx()  # and back on torch, it gives torch's probabilities
+    np.testing.assert_allclose(ev.predict_proba(pairs), on_torch.predict_proba(pairs), atol=1e-6)
 
 
 def test_finetune_keeps_the_most_accurate_epoch_not_the_lowest_loss() -> None:

@@ -560,7 +560,7 @@ def _measure_on(ev: Any, onnx_file: Path, heldout: list[Any]) -> dict[str, Any]:
     if ev.memory is not None:
         logits = ev.memory.adjust_logits(pairs, logits, ev.temperature)
     metrics = heldout_metrics(labels_of(heldout), logits, ev.temperature, ev.threshold)
-    ev.model.onnx_ = None  # back to torch for the comparison below
+    ev.model.detach_onnx()  # back to torch for the comparison below
     return metrics
 
 

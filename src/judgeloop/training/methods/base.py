@@ -98,6 +98,10 @@ class PairClassifier:
 
         self.onnx_ = OnnxForward(path, getattr(self, "num_threads", None))
 
+    def detach_onnx(self) -> None:
+        """Run the encoder pass on torch again."""
+        self.onnx_ = None
+
     # --- persistence --------------------------------------------------------------------------
 
     def save(self, directory: Path) -> None:

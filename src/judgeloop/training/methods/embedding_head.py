@@ -187,6 +187,12 @@ class EmbeddingHead(PairClassifier):
         self._ensure_encoder()
         self.cache_ = EmbeddingCache(self.cache_size)
 
+    def detach_onnx(self) -> None:
+        super().detach_onnx()
+        self._torch_encoder()
+        self.pair_encoder_ = PairEncoder(self.tokenizer_, self.max_length)  # the inputs torch takes
+        self.cache_ = EmbeddingCache(self.cache_size)
+
     def export_onnx(self, directory: Path) -> Path:
         from judgeloop.training.onnx import ONNX_FILE, export
 

@@ -279,6 +279,11 @@ class FineTune(PairClassifier):
                 self.encoder_ = PairEncoder(self.tokenizer_, self.max_length)
         return self.model_
 
+    def detach_onnx(self) -> None:
+        super().detach_onnx()
+        self._net()
+        self.encoder_ = PairEncoder(self.tokenizer_, self.max_length)  # the inputs torch takes
+
     def check_is_fitted(self) -> None:
         if self.weights_ is None:  # a loaded model is fitted before its torch weights are loaded
             super().check_is_fitted()
