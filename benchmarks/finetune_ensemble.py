@@ -22,9 +22,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-from loop_data import read_rows  # noqa: E402
 from rich.console import Console  # noqa: E402
-from train_curve import make_splits, with_label_memory  # noqa: E402
+from train_curve import random_split_rows, with_label_memory  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 console = Console(highlight=False)
@@ -44,13 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=HERE / "results" / "finetune_ensemble.json")
     args = p.parse_args(argv)
 
-    from judgeloop.training import Example
-
-    q, a, y = read_rows()
-    split = make_splits(q, y, 2000)["random"]
-    rows = [Example(q[i], a[i], int(y[i]), None, str(i)) for i in split.train_pool]
-    pairs = [(q[i], a[i]) for i in split.heldout]
-    truth = y[split.heldout]
+    rows, pairs, truth = random_split_rows()
     members = dict(member(spec) for spec in args.members)
 
     def score(names: tuple[str, ...]) -> dict[str, object]:

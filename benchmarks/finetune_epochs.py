@@ -20,9 +20,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from loop_data import read_rows  # noqa: E402
 from rich.console import Console  # noqa: E402
-from train_curve import make_splits, with_label_memory  # noqa: E402
+from train_curve import random_split_rows, with_label_memory  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 console = Console(highlight=False)
@@ -41,16 +40,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     from judgeloop.stats import accuracy, bootstrap
-    from judgeloop.training import Example
     from judgeloop.training.api import _estimator, _fit
     from judgeloop.training.methods.finetune import FineTune, _score
     from judgeloop.training.models import resolve_base_model
 
-    q, a, y = read_rows()
-    split = make_splits(q, y, 2000)["random"]
-    rows = [Example(q[i], a[i], int(y[i]), None, str(i)) for i in split.train_pool]
-    pairs = [(q[i], a[i]) for i in split.heldout]
-    truth = y[split.heldout]
+    rows, pairs, truth = random_split_rows()
     epochs: list[dict] = []
     validate = FineTune._validate
 

@@ -108,6 +108,14 @@ def make_splits(questions: list[str], good: np.ndarray, heldout: int) -> dict[st
     }
 
 
+def random_split_rows() -> tuple[list[Example], list[tuple[str, str]], np.ndarray]:
+    """The TruthfulQA `random` split as training Examples, held-out (input, output) pairs and labels."""
+    q, a, y = read_rows()
+    split = make_splits(q, y, 2000)["random"]
+    rows = [Example(q[i], a[i], int(y[i]), None, str(i)) for i in split.train_pool]
+    return rows, [(q[i], a[i]) for i in split.heldout], y[split.heldout]
+
+
 def draw(pool: np.ndarray, good: np.ndarray, n: int, seed: int) -> np.ndarray:
     """n rows of the pool, stratified, nested across n for a given seed."""
     if n >= len(pool):
