@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from judgeloop.review.agreement import agreement_report, evaluator_vs_human, rater_agreement, reviewer_stats
-from judgeloop.review.labels import human_consensus
 from judgeloop.store import Workspace
+from judgeloop.store.labels import human_label
 from judgeloop.types import Label, Session, Verdict
 
 
@@ -63,13 +63,13 @@ def _lab(sid: str, reviewer: str, good: bool | None = None, **kw) -> Label:
 def test_consensus_ignores_withdrawn_labels_and_follows_adjudication():
     first = _lab("s", "ann", True, id=1)
     undo = Label(id=2, session_id="s", reviewer="ann", metadata={"undo_of": 1})
-    assert human_consensus([first, undo]) is None
+    assert human_label([first, undo]) is None
     spoof = Label(id=7, session_id="s", reviewer="bob", metadata={"undo_of": 1})
-    assert human_consensus([first, spoof]) is True  # only ann can withdraw ann's label
+    assert human_label([first, spoof]) is True  # only ann can withdraw ann's label
     votes = [_lab("s", "ann", True, id=3), _lab("s", "bob", False, id=4), _lab("s", "cat", False, id=5)]
-    assert human_consensus(votes) is False
+    assert human_label(votes) is False
     lead = _lab("s", "lead", True, id=6, metadata={"adjudication": True})
-    assert human_consensus([*votes, lead]) is True
+    assert human_label([*votes, lead]) is True
 
 
 def test_reviewer_stats_median_seconds():

@@ -12,9 +12,9 @@ import httpx
 from _review_support import PROJECT, make_review_env
 from _server_support import ThreadServer
 from judgeloop.review import queues
-from judgeloop.review.labels import live_labels
 from judgeloop.review.models import QueueIn
 from judgeloop.server import create_app
+from judgeloop.store.labels import live_labels
 
 REVIEWERS = 8
 

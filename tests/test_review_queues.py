@@ -12,9 +12,9 @@ from sqlalchemy import select, update
 
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.review import items, queues
-from judgeloop.review.labels import human_consensus, live_labels
 from judgeloop.review.models import QueueIn
 from judgeloop.store import Workspace
+from judgeloop.store.labels import human_label, live_labels
 from judgeloop.store.tables import AssignmentRow, QueueItemRow
 from judgeloop.types import Label, Session, Verdict, utcnow
 
@@ -108,10 +108,10 @@ def test_undo_withdraws_the_label_and_offers_the_item_again(ws):
     assert back.session is not None and back.session["id"] == one.session["id"]
     _, labels, _ = ws.session_detail("shop", one.session["id"])
     assert [x.metadata for x in labels] == [{}, {"undo_of": label.id}]  # appended, never deleted
-    assert live_labels(labels) == [] and human_consensus(labels) is None
+    assert live_labels(labels) == [] and human_label(labels) is None
     _label(ws, q.id, one.session["id"], "ann", good=False)
     _, labels, _ = ws.session_detail("shop", one.session["id"])
-    assert human_consensus(labels) is False
+    assert human_label(labels) is False
     assert queues.progress(ws, q).per_reviewer["ann"].done == 1
     undo_skip = items.next_item(ws, q, "ann")
     assert undo_skip.assignment_id is not None

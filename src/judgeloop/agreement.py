@@ -1,7 +1,8 @@
 """How well any evaluator agrees with the humans: one report for learned models, judges, metrics, checks.
 
-The evaluator's verdicts come from the store; the human side is each session's consensus binary label,
-the mean of its Likert scores per criterion, or its pairwise choice. Error verdicts are counted and
+The evaluator's verdicts come from the store; the human side is each session's human label
+(judgeloop.store.labels: binary, the mean of its reviewers' Likert scores per criterion, or its
+pairwise choice). Error verdicts are counted and
 reported, never dropped: `accuracy` covers the sessions the evaluator scored, and
 `accuracy_errors_as_wrong` counts every error as a wrong answer.
 
@@ -15,7 +16,6 @@ Every rate has a bootstrap 95% CI.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,8 @@ from judgeloop.judging.pairwise import (
     winner_of,
 )
 from judgeloop.store import Workspace
-from judgeloop.types import Label, Verdict
+from judgeloop.store.labels import by_session, human_choice, human_scores
+from judgeloop.types import Verdict
 
 
 def _latest_per_session(verdicts: list[Verdict]) -> dict[str, Verdict]:
@@ -39,15 +40,6 @@ def _latest_per_session(verdicts: list[Verdict]) -> dict[str, Verdict]:
         if v.session_id:
             latest[v.session_id] = v  # verdicts come ordered by id: the last one wins
     return latest
-
-
-def _likert_means(labels: list[Label]) -> dict[str, dict[str, float]]:
-    sums: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for lab in labels:
-        if lab.kind == "likert" and lab.scores:
-            for criterion, value in lab.scores.items():
-                sums[lab.session_id][criterion].append(float(value))
-    return {sid: {c: float(np.mean(v)) for c, v in crit.items()} for sid, crit in sums.items()}
 
 
 def evaluator_agreement(
@@ -90,7 +82,8 @@ def evaluator_agreement(
 
 
 def _criteria_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict], n: int) -> dict[str, Any]:
-    means = _likert_means(ws.labels(project, kind="likert"))
+    grouped = by_session(ws.labels(project, kind="likert"))
+    means = {sid: m for sid, labs in grouped.items() if (m := human_scores(labs))}
     per: dict[str, Any] = {}
     criteria = {c for m in means.values() for c in m}
     for c in sorted(criteria):
@@ -106,12 +99,6 @@ def _criteria_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict
     return {"criteria": per} if per else {}
 
 
-def _human_choice(picks: list[str]) -> str:
-    """The most common choice; when two choices are equally common, the humans call it a tie."""
-    counts = Counter(picks).most_common()
-    return counts[0][0] if len(counts) == 1 or counts[0][1] > counts[1][1] else "tie"
-
-
 def _rate(hits: list[bool], n: int) -> dict[str, Any]:
     """Share of True with a bootstrap CI (NaN when there are no hits to count)."""
     return stats.bootstrap(np.mean, np.asarray(hits, dtype=float), n_resamples=n).as_dict()
@@ -119,15 +106,13 @@ def _rate(hits: list[bool], n: int) -> dict[str, Any]:
 
 def _pairwise_agreement(ws: Workspace, project: str, verdicts: dict[str, Verdict], n: int) -> dict[str, Any]:
     """A pairwise judge (both orders) against the humans' A / B / tie choices, and the judge's biases."""
-    picks: dict[str, list[str]] = defaultdict(list)
-    for lab in ws.labels(project, kind="pairwise"):
-        if lab.choice:
-            picks[lab.session_id].append(lab.choice)
+    grouped = by_session(ws.labels(project, kind="pairwise"))
+    picks = {sid: c for sid, labs in grouped.items() if (c := human_choice(labs)) is not None}
     shared = [sid for sid in verdicts if sid in picks]
     if not shared:
         return {}
     ok = [sid for sid in shared if verdicts[sid].status == "ok"]
-    human = np.asarray([_human_choice(picks[sid]) for sid in ok], dtype=object)
+    human = np.asarray([picks[sid] for sid in ok], dtype=object)
     judged = np.asarray([winner_of(verdicts[sid]) or "tie" for sid in ok], dtype=object)
     decisive = human != "tie"
     oks = [verdicts[sid] for sid in ok]

@@ -4,7 +4,8 @@
      ├── InvalidInput     bad data or arguments: names the file, row, field and what was expected
      ├── NotFound         a project, session, evaluator or version that does not exist
      ├── Conflict         a write that would break an invariant (duplicate, refused promotion)
-     └── Unauthorized     missing/bad token or password
+     ├── Unauthorized     missing/bad token or password
+     └── Forbidden        authenticated, but not allowed to do this
 
 Services raise these; the CLI turns them into messages and exit codes, the HTTP app into statuses.
 """
@@ -53,6 +54,10 @@ class Conflict(JudgeloopError):
 
 
 class Unauthorized(JudgeloopError):
+    pass
+
+
+class Forbidden(JudgeloopError):
     pass
 
 

@@ -275,16 +275,15 @@ SETTING = "automation"
 def calibration_data(ws: Any, project: str, evaluator: str) -> dict[str, Any]:
     """The evaluator's latest ok probabilities on human-labelled sessions it did not train on."""
     from judgeloop.monitor.queries import (
-        human_consensus,
         latest_verdicts,
-        project_labels,
         split_ref,
         training_ids,
     )
+    from judgeloop.store import human_labels
 
     name, version = split_ref(evaluator)
     latest = latest_verdicts(ws, project, evaluator).get(name, {})
-    human = human_consensus(project_labels(ws, project))
+    human = human_labels(ws.labels(project))
     trained = training_ids(ws, name, version)
     rows = [(uid, r) for uid, r in latest.items() if uid in human and r.probability is not None]
     kept = [(uid, r) for uid, r in rows if uid not in trained]

@@ -34,14 +34,13 @@ from judgeloop.monitor.outliers import confidence_margin, evaluator_disagreement
 from judgeloop.monitor.queries import (
     VerdictRecord,
     champion_of_project,
-    human_consensus,
     latest_verdicts,
     project_labels,
     queued_session_ids,
     session_ids,
     session_texts,
 )
-from judgeloop.store import Workspace
+from judgeloop.store import Workspace, human_labels
 from judgeloop.types import Label
 
 Strategy = Literal["uncertainty", "disagreement", "failure-type", "random", "mixed"]
@@ -162,7 +161,7 @@ def load_context(ws: Workspace, project: str, evaluator: str | None = None) -> C
         project,
         candidates,
         labels,
-        human_consensus(labels),
+        human_labels(lab for labs in labels.values() for lab in labs),
         queued,
         latest,
         _focus(ws, project, evaluator, latest),

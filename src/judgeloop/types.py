@@ -15,6 +15,12 @@ LabelKind = Literal["binary", "likert", "pairwise"]
 PairChoice = Literal["A", "B", "tie"]
 VerdictStatus = Literal["ok", "error", "abstain"]
 
+# A reviewer name: 1-100 characters, no markup or control characters, no leading/trailing space.
+_NAME_CHAR = r"[^<>&\"'`\x00-\x1f\x7f]"
+_NAME_END = r"[^\s<>&\"'`\x00-\x1f\x7f]"
+REVIEWER_NAME_PATTERN = rf"^{_NAME_END}(?:{_NAME_CHAR}{{0,98}}{_NAME_END})?$"
+REVIEWER_NAME_RULE = "1-100 characters, no <>&\"'` or control characters, no leading or trailing space"
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

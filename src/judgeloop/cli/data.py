@@ -62,7 +62,7 @@ def export_records(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Rows for export: the seed's three columns, or everything with the consensus label."""
     from judgeloop.io import input_cell
-    from judgeloop.store import consensus
+    from judgeloop.store import human_label
 
     labels_by: dict[str, list[Any]] = {}
     for lab in ws.labels(project):
@@ -71,7 +71,7 @@ def export_records(
     meta_cols: dict[str, None] = {}
     for s in ws.sessions(project):
         labs = labels_by.get(s.id or "", [])
-        good = consensus(labs)
+        good = human_label(labs)
         if good is None and (fmt == "seed" or not include_unlabelled):
             continue
         row: dict[str, Any] = {

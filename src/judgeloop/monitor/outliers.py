@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from judgeloop.monitor.queries import VerdictRecord, human_consensus, latest_verdicts, project_labels
-from judgeloop.store import Workspace
+from judgeloop.monitor.queries import VerdictRecord, latest_verdicts
+from judgeloop.store import Workspace, human_labels
 
 Kind = Literal["evaluators", "human", "low-confidence"]
 
@@ -122,7 +122,7 @@ def find_outliers(
     """Both kinds of disagreement and the lowest-confidence verdicts of `evaluator` (or of each one)."""
     latest = latest_verdicts(ws, project)
     focus = evaluator.partition("@")[0] if evaluator else None
-    human = human_consensus(project_labels(ws, project))
+    human = human_labels(ws.labels(project))
     between = sorted(evaluator_disagreements(latest, focus).values(), key=lambda o: -o.strength)
     with_humans = sorted(human_disagreements(latest, human, focus).values(), key=lambda o: -o.strength)
     names = [focus] if focus else sorted(latest)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from judgeloop.store import Workspace, consensus
+from judgeloop.store import Workspace
 from judgeloop.store.tables import (
     EvaluatorVersionRow,
     LabelRow,
@@ -157,16 +157,6 @@ def project_labels(ws: Workspace, project: str) -> dict[str, list[Label]]:
         for row, uid in db.execute(q):
             out[uid].append(label_from_row(row, uid))
         return dict(out)
-
-
-def human_consensus(labels: dict[str, list[Label]]) -> dict[str, bool]:
-    """{session id: consensus good/bad} for the sessions with a binary label."""
-    out = {}
-    for uid, labs in labels.items():
-        good = consensus(labs)
-        if good is not None:
-            out[uid] = good
-    return out
 
 
 def session_ids(ws: Workspace, project: str) -> list[str]:

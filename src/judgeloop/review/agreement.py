@@ -4,7 +4,7 @@ Inter-annotator agreement uses each reviewer's latest live label per item (undo 
 and adjudications left out): Cohen's kappa and raw agreement per reviewer pair, Krippendorff's alpha
 over everyone (nominal for good/bad and A/B/tie, ordinal per Likert criterion), and percent agreement
 (the share of agreeing reviewer pairs within items). Evaluators are compared with the human consensus
-(judgeloop.review.labels.human_consensus): accuracy and kappa with bootstrap 95% CIs; error verdicts
+(judgeloop.store.labels.human_label): accuracy and kappa with bootstrap 95% CIs; error verdicts
 are counted, never dropped.
 """
 
@@ -18,15 +18,15 @@ from typing import Any
 
 from judgeloop import stats
 from judgeloop.errors import InvalidInput
-from judgeloop.review.labels import (
+from judgeloop.store import Workspace
+from judgeloop.store.labels import (
     ADJUDICATION,
-    human_consensus,
+    human_labels,
     is_adjudication,
     label_value,
     latest_by_reviewer,
     live_labels,
 )
-from judgeloop.store import Workspace
 from judgeloop.types import Label, Verdict, input_text
 
 Units = dict[str, dict[str, Any]]  # item -> reviewer -> value
@@ -164,38 +164,23 @@ def _previews(ws: Workspace, project: str, rows: list[dict[str, Any]], limit: in
     return shown
 
 
-def _trusted(labels: list[Label], leads: set[str] | None) -> list[Label]:
-    """Only leads adjudicate: the flag on anyone else's label is dropped (it counts as a vote)."""
-    if leads is None:
-        return labels
-    return [
-        x.model_copy(update={"metadata": {k: v for k, v in x.metadata.items() if k != ADJUDICATION}})
-        if is_adjudication(x) and x.reviewer not in leads
-        else x
-        for x in labels
-    ]
-
-
 def agreement_report(
     ws: Workspace,
     project: str,
     *,
     queue_id: int | None = None,
-    leads: set[str] | None = None,
     n_resamples: int = 500,
     limit: int = 200,
 ) -> dict[str, Any]:
     """The agreement page: reviewers, inter-annotator agreement by kind, evaluators vs humans,
-    and the disagreements that wait for adjudication (at most `limit` of them, with previews).
-
-    `leads`: the names whose adjudicating labels count as such (None: trust every one)."""
-    labels = _trusted(ws.labels(project), leads)
+    and the disagreements that wait for adjudication (at most `limit` of them, with previews)."""
+    labels = ws.labels(project)
     if queue_id is not None:
         labels = [x for x in labels if x.queue_id == queue_id or x.metadata.get("queue_id") == queue_id]
     by_session: dict[str, list[Label]] = defaultdict(list)
     for lab in labels:
         by_session[lab.session_id].append(lab)
-    humans = {sid: good for sid, labs in by_session.items() if (good := human_consensus(labs)) is not None}
+    humans = human_labels(labels)
     disagreements = _disagreements(by_session, ("binary", "pairwise"))
     return {
         "project": project,

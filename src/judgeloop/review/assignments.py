@@ -10,7 +10,7 @@ reviewer claiming from two tabs) rolls back and retries.
 An assignment is done when the reviewer's label arrives: `complete_assignment` marks it (call it where
 labels are stored), and every claim first marks the caller's own assignments whose label is already
 there, so a label posted anywhere (`POST /v1/labels`) completes it. Undo never deletes: it appends a
-withdrawal label (see judgeloop.review.labels) and hands the item back to the same reviewer.
+withdrawal label (see judgeloop.store.labels) and hands the item back to the same reviewer.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from judgeloop.errors import Conflict, NotFound
-from judgeloop.review.labels import UNDO_OF
 from judgeloop.review.models import Claim, Queue, Summary, Undone
 from judgeloop.store import Workspace
+from judgeloop.store.labels import UNDO_OF
 from judgeloop.store.tables import AssignmentRow, LabelRow, QueueItemRow, SessionRow
 from judgeloop.types import utcnow
 

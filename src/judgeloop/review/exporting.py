@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from judgeloop.review.labels import live_labels
 from judgeloop.store import Workspace
+from judgeloop.store.labels import live_labels
 from judgeloop.types import Label, Session
 
 ExportFormat = Literal["full", "seed"]

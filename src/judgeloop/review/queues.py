@@ -31,7 +31,6 @@ from judgeloop.review.assignments import (
     summary,
     undo_last,
 )
-from judgeloop.review.labels import live_labels
 from judgeloop.review.models import (
     STRATEGIES,
     ItemProgress,
@@ -43,6 +42,7 @@ from judgeloop.review.models import (
     Selection,
 )
 from judgeloop.store import Workspace
+from judgeloop.store.labels import live_labels
 from judgeloop.store.tables import (
     AssignmentRow,
     ProjectRow,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session as DB
 from judgeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from judgeloop.store import Workspace
 from judgeloop.store.tables import MembershipRow, ProjectRow, UserRow
+from judgeloop.types import REVIEWER_NAME_PATTERN
 
 MemberRole = Literal["reviewer", "admin"]
 MEMBER_ROLES: tuple[MemberRole, ...] = ("reviewer", "admin")
@@ -76,8 +78,12 @@ def check_role(role: str) -> MemberRole:
 
 def check_name(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 200 or any(c.isspace() for c in name):
-        raise InvalidInput("bad user name", field="name", expected="1-200 characters without spaces")
+    if not re.match(REVIEWER_NAME_PATTERN, name) or any(c.isspace() for c in name):
+        raise InvalidInput(
+            "bad user name",
+            field="name",
+            expected="1-100 characters without spaces, <>&\"'` or control characters",
+        )
     return name
 
 
@@ -189,13 +195,6 @@ def members(ws: Workspace, project: str) -> list[tuple[str, MemberRole]]:
         return [(name, cast(MemberRole, role)) for name, role in db.execute(q)]
 
 
-def leads(ws: Workspace, project: str) -> set[str]:
-    """Who may adjudicate in `project`: its admins and every lead."""
-    with ws.db() as db:
-        global_leads = set(db.scalars(select(UserRow.name).where(UserRow.role == "admin")))
-    return global_leads | {name for name, role in members(ws, project) if role == "admin"}
-
-
 def create_project(ws: Workspace, name: str, lead: User) -> str:
     """A new, empty project (leads only); the lead becomes its admin."""
     if not lead.is_lead:
@@ -220,7 +219,6 @@ __all__ = [
     "create_project",
     "get_user",
     "hash_password",
-    "leads",
     "members",
     "membership",
     "memberships",

@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from judgeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from judgeloop.server.auth import Principal, principal_for_token
 from judgeloop.server.settings import ServeSettings
 from judgeloop.store import Workspace
@@ -79,6 +79,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             status_code=401, content={"detail": str(exc)}, headers={"WWW-Authenticate": "Bearer"}
         )
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return _error(403, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgeloop.errors import NotFound
-from judgeloop.review import agreement, items, queues, users
+from judgeloop.review import agreement, items, queues
 from judgeloop.review.models import NextItem, Progress, Queue, QueueIn, Undone
 from judgeloop.server import web_auth
 from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
@@ -119,7 +119,7 @@ def project_agreement(
     """Inter-annotator agreement (kappa per pair, Krippendorff's alpha, percent agreement), reviewer
     counts and speed, evaluators vs the human consensus (bootstrap 95% CIs), and disagreements."""
     _own_project(principal, project)
-    return agreement.agreement_report(ws, project, queue_id=queue_id, leads=users.leads(ws, project))
+    return agreement.agreement_report(ws, project, queue_id=queue_id)
 
 
 @router.post("/projects/{project}/adjudications", status_code=201)

@@ -143,7 +143,7 @@ def agreement_page(
     project: str, request: Request, session: PageSession, ws: WorkspaceDep, queue_id: int | None = None
 ) -> Response:
     member = _member(request, session, project)
-    report = agreement.agreement_report(ws, project, queue_id=queue_id, leads=users.leads(ws, project))
+    report = agreement.agreement_report(ws, project, queue_id=queue_id)
     project_queues = [q for q, _ in queues.list_queues(ws, project)]
     return render(
         request,

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from judgeloop.errors import InvalidInput
-from judgeloop.types import LabelKind, ModelInput, PairChoice, input_text
+from judgeloop.types import REVIEWER_NAME_PATTERN, LabelKind, ModelInput, PairChoice, input_text
 
 DEFAULT_MAX_CHARS = 100_000
 
@@ -121,7 +121,11 @@ class LabelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session_id: str = Field(min_length=1, max_length=200)
-    reviewer: str | None = Field(default=None, max_length=200)
+    reviewer: str | None = Field(
+        default=None,
+        pattern=REVIEWER_NAME_PATTERN,
+        description="another reviewer's name: service tokens only (an import from another tool)",
+    )
     kind: LabelKind = "binary"
     good: bool | None = None
     scores: dict[str, float] | None = None

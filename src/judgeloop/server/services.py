@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from judgeloop import registry
-from judgeloop.errors import NotFound
+from judgeloop.errors import Forbidden, InvalidInput, NotFound
 from judgeloop.server import catalog
 from judgeloop.server.auth import Principal, hash_token
 from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope, Scope
@@ -24,6 +24,7 @@ from judgeloop.server.schemas import (
 )
 from judgeloop.server.scoring import is_sampled
 from judgeloop.store import Workspace
+from judgeloop.store.labels import IMPORTED, RESERVED_METADATA
 from judgeloop.store.tables import TokenRow
 from judgeloop.types import Label, Session
 
@@ -67,8 +68,27 @@ def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[Se
 
 
 def add_label(ws: Workspace, principal: Principal, body: LabelIn) -> Label:
+    """Store a label in the caller's name. Only an integration (a service token with no user behind
+    it) may name another reviewer; such labels are marked `imported` with the token that sent them.
+    Undo and adjudication have their own routes: their metadata flags are refused here."""
+    for key in RESERVED_METADATA:
+        if key in body.metadata:
+            raise InvalidInput(
+                f"'{key}' cannot be set by a client",
+                field=f"metadata.{key}",
+                expected="POST /v1/queues/{id}/undo to withdraw a label, "
+                "POST /v1/projects/{p}/adjudications to adjudicate",
+            )
     data = body.model_dump()
-    data["reviewer"] = body.reviewer or principal.name
+    reviewer = body.reviewer or principal.name
+    if reviewer != principal.name:
+        if principal.user is not None or not principal.can("service"):
+            raise Forbidden(
+                f"a label is stored in the caller's name ({principal.name!r}); only a service token "
+                "may import labels in another reviewer's name"
+            )
+        data["metadata"] = {**body.metadata, IMPORTED: True, "imported_by": principal.name}
+    data["reviewer"] = reviewer
     return ws.add_label(principal.project, Label(**data))
 
 

@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from judgeloop.sfteval.rows import RunRow
-from judgeloop.store import Workspace
+from judgeloop.store import Workspace, human_label
 from judgeloop.store.tables import SessionRow
-from judgeloop.store.workspace import consensus
 from judgeloop.types import Label, Verdict
 
 
@@ -59,7 +58,7 @@ def project_labels(ws: Workspace, project: str, uids: dict[str, str]) -> dict[st
             by_session[label.session_id].append(label)
     out = {}
     for uid, labels in by_session.items():
-        good = consensus(labels)
+        good = human_label(labels)
         if good is not None:
             out[wanted[uid]] = int(good)
     return out

@@ -6,6 +6,7 @@ Writes that belong together commit together; labels and verdicts are append-only
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,8 +19,19 @@ from sqlalchemy.orm import Session as DB
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.io import Dataset
 from judgeloop.store.db import make_engine, migrate, resolve_url
+from judgeloop.store.labels import human_label
 from judgeloop.store.tables import LabelRow, ProjectRow, SessionRow, VerdictRow
-from judgeloop.types import Label, LabelKind, PairChoice, Session, Verdict, VerdictStatus, content_hash
+from judgeloop.types import (
+    REVIEWER_NAME_PATTERN,
+    REVIEWER_NAME_RULE,
+    Label,
+    LabelKind,
+    PairChoice,
+    Session,
+    Verdict,
+    VerdictStatus,
+    content_hash,
+)
 
 
 @dataclass
@@ -97,22 +109,6 @@ def _label_key(label: Label) -> tuple[Any, ...]:
         tuple(label.failure_tags),
         label.comment,
     )
-
-
-def consensus(labels: Sequence[Label]) -> bool | None:
-    """The majority of each reviewer's latest binary label; a tie goes to the latest label."""
-    latest: dict[str, Label] = {}
-    for lab in sorted(
-        (x for x in labels if x.kind == "binary" and x.good is not None),
-        key=lambda x: (x.created_at is None, x.created_at, x.id or 0),
-    ):
-        latest[lab.reviewer] = lab
-    if not latest:
-        return None
-    votes = Counter(bool(lab.good) for lab in latest.values())
-    if votes[True] != votes[False]:
-        return votes[True] > votes[False]
-    return bool(max(latest.values(), key=lambda x: (x.created_at is None, x.created_at, x.id or 0)).good)
 
 
 class Workspace:
@@ -353,7 +349,7 @@ class Workspace:
             by_session[lab.session_id].append(lab)
         out = []
         for s in self.sessions(project, ids=list(by_session)):
-            good = consensus(by_session[s.id or ""])
+            good = human_label(by_session[s.id or ""])
             if good is not None:
                 out.append((s, good, by_session[s.id or ""]))
         return out
@@ -416,7 +412,7 @@ class Workspace:
         by_session: dict[str, list[Label]] = defaultdict(list)
         for lab in labels:
             by_session[lab.session_id].append(lab)
-        votes = Counter(consensus(v) for v in by_session.values())
+        votes = Counter(human_label(v) for v in by_session.values())
         return {
             "project": project,
             "sessions": n_sessions or 0,
@@ -443,8 +439,9 @@ def _validate_label(label: Label) -> None:
         )
     if label.kind == "pairwise" and label.choice not in ("A", "B", "tie"):
         raise InvalidInput("a pairwise label needs a choice", field="choice", expected="'A', 'B' or 'tie'")
-    if not label.reviewer.strip():
-        raise InvalidInput("reviewer is empty", field="reviewer", expected="a reviewer name")
+    if not re.match(REVIEWER_NAME_PATTERN, label.reviewer):
+        name = label.reviewer[:120]
+        raise InvalidInput(f"bad reviewer name {name!r}", field="reviewer", expected=REVIEWER_NAME_RULE)
 
 
-__all__ = ["ImportReport", "Workspace", "consensus"]
+__all__ = ["ImportReport", "Workspace"]
