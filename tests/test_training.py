@@ -476,3 +476,36 @@ def test_onnx_thread_settings_come_from_the_environment(trained: Path, monkeypat
         OnnxForward(trained / cfg["onnx"], num_threads=2).session.get_session_options().intra_op_num_threads
         == 2
     )
+
+
+def test_freeze_layers_trains_only_the_top_layers_from_a_cache(tmp_path: Path) -> None:
+    """freeze_layers=k: the embeddings and first k layers stay as loaded, the layers above and the head
+    learn, and the saved folder is the whole encoder (it reloads and scores like the fitted model)."""
+    import torch
+
+    from _server_support import tiny_examples
+    from judgeloop.training.methods.finetune import FineTune
+
+    rows = tiny_examples() * 2
+    pairs, labels = [(q, a) for q, a, _ in rows], [int(g) for _, _, g in rows]
+    model = FineTune(freeze_layers=4, epochs=3, lr=2e-4, batch_size=8, max_length=64, progress=False)
+    model._build()
+    before = {n: p.detach().clone() for n, p in model.model_.named_parameters()}
+    model.fit(pairs, labels)
+    after = dict(model.model_.named_parameters())
+    assert model.frozen_ == 4
+    for name, old in before.items():
+        moved = not torch.equal(old, after[name].detach())
+        lower = "embeddings" in name or any(f"layer.{i}." in name for i in range(4))
+        assert moved != lower or "bias" in name and not moved, name  # frozen exactly; the rest learned
+    assert all(p.requires_grad for p in model.model_.parameters())  # unfrozen again after fit
+    good = model.decision_function(
+        [("Where is my order?", "Please share your order number and I will check.")]
+    )
+    bad = model.decision_function([("Where is my order?", "Figure it out yourself.")])
+    assert good[0] - bad[0] > 1.0
+    model.save(tmp_path / "ft")
+    again = FineTune.load(tmp_path / "ft", model.saved_params())
+    np.testing.assert_allclose(
+        again.decision_function(pairs[:6]), model.decision_function(pairs[:6]), atol=1e-4
+    )

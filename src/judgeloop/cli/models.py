@@ -39,9 +39,16 @@ def _examples_from_file(
     return examples_from_rows(dataset.rows, group), group
 
 
-def _params(method: str, epochs: int | None, lr: float | None, batch_size: int | None) -> dict[str, Any]:
+def _params(
+    method: str,
+    epochs: int | None,
+    lr: float | None,
+    batch_size: int | None,
+    freeze_layers: int | None = None,
+) -> dict[str, Any]:
     params: dict[str, Any] = {}
-    for key, value in (("epochs", epochs), ("lr", lr), ("batch_size", batch_size)):
+    settings = (("epochs", epochs), ("lr", lr), ("batch_size", batch_size), ("freeze_layers", freeze_layers))
+    for key, value in settings:
         if value is not None:
             if method == "embedding_head":
                 raise InvalidInput(
@@ -58,7 +65,8 @@ def print_metrics(result: Any) -> None:
     from judgeloop.stats import fmt
 
     m = result.metrics
-    table = Table(title=f"held-out human labels (n={m['n']}) — {result.method}")
+    how = m.get("estimate") or "held out"
+    table = Table(title=f"human labels (n={m['n']}, {how}) — {result.method}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
@@ -76,6 +84,11 @@ def print_metrics(result: Any) -> None:
     out.print(table)
     c = m["confusion"]
     out.print(f"confusion (good = positive): TP {c['tp']}  FP {c['fp']}  TN {c['tn']}  FN {c['fn']}")
+    if m.get("baseline"):
+        from judgeloop.training.small_data import describe_baseline
+
+        style = "green" if m["baseline"]["better"] else "bold yellow"
+        out.print(f"[{style}]against the majority-class baseline: {describe_baseline(m['baseline'])}[/]")
     runtime = result.config.get("runtime")
     if runtime:
         out.print(f"runtime: {runtime_line(runtime)}")
@@ -95,14 +108,20 @@ def _target_error_rule(model_dir: Path, target: float, delta: float, heldout: li
     """Certify an automation rule on the held-out rows and write it into judgeloop.json (atomically)."""
     from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
     from judgeloop.io import atomic_write_text
-    from judgeloop.risk import calibrate
+    from judgeloop.risk import AutomationRule, calibrate
 
     ev = LearnedEvaluator.load(model_dir)
-    probs = ev.predict_proba([ex.pair for ex in heldout])
-    rule = calibrate(probs, [ex.label for ex in heldout], target=target, delta=delta, threshold=ev.threshold)
+    if heldout:
+        probs = ev.predict_proba([ex.pair for ex in heldout])
+        labels = [ex.label for ex in heldout]
+        rule = calibrate(probs, labels, target=target, delta=delta, threshold=ev.threshold)
+    else:  # a small label set is measured by cross-validation: no held-out rows to certify on
+        rule = AutomationRule(None, target, delta, 0.0, None, None, 0, 0, 0, threshold=ev.threshold)
     data = rule.as_dict()
     data["review_band"] = list(rule.review_band() or (0.0, 1.0))
     data["describe"] = rule.describe()
+    if not heldout:
+        data["describe"] += " (too few labels to hold some out for certification)"
     config = dict(ev.config, target_error=data)
     atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
     return data
@@ -140,6 +159,13 @@ def train_command(
     epochs: Annotated[int | None, typer.Option(help="Fine-tuning epochs.")] = None,
     lr: Annotated[float | None, typer.Option(help="Fine-tuning learning rate.")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Fine-tuning batch size.")] = None,
+    freeze_layers: Annotated[
+        int | None,
+        typer.Option(
+            help="Fine-tuning: train only the layers above the first N (their outputs are cached once). "
+            "Default: 0, or all but the top 3 for encoders of 12+ layers (MPNet) under --method auto."
+        ),
+    ] = None,
     augment: Annotated[bool, typer.Option(help="Add synthetic negatives (off-topic, cut short).")] = False,
     onnx: Annotated[
         bool, typer.Option("--onnx/--no-onnx", help="Also export the encoder to ONNX (faster CPU inference).")
@@ -196,7 +222,7 @@ def train_command(
         method=method,
         test_size=test_size,
         seed=seed,
-        params=_params(method, epochs, lr, batch_size),
+        params=_params(method, epochs, lr, batch_size, freeze_layers),
         threshold=rule,  # type: ignore[arg-type]
         augment=augment,
         progress=not as_json,
@@ -224,9 +250,10 @@ def train_command(
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
+    how = f"{report['n_heldout']} held out" if report["n_heldout"] else "too few to hold out: cross-validated"
     out.print(
         f"trained [bold]{result.method}[/] on {report['n_train']} labels "
-        f"({report['n_heldout']} held out{f', grouped by {group}' if group else ''}) "
+        f"({how}{f', grouped by {group}' if group else ''}) "
         f"in {result.train_seconds:.1f}s → [bold]{result.out_dir}[/]"
     )
     print_metrics(result)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
+from judgeloop.stats import binary_agreement
 from judgeloop.training.calibration import (
     ThresholdRule,
     calibration_report,
@@ -33,6 +34,14 @@ from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
 from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model
 from judgeloop.training.report import heldout_metrics, library_versions, model_card
 from judgeloop.training.saving import atomic_directory
+from judgeloop.training.small_data import (
+    REPEATS,
+    SMALL_DATA_BELOW,
+    CrossValidation,
+    baseline_comparison,
+    cross_validate,
+    repeat_summary,
+)
 from judgeloop.training.splits import heldout_split, subset
 from judgeloop.types import utcnow
 
@@ -40,6 +49,7 @@ MODEL_CONFIG = "judgeloop.json"
 FORMAT = "judgeloop-evaluator/1"
 AUTO_FINETUNE_FROM = 1000  # training rows; below it embedding_head wins (BENCHMARKS.md, issue 3)
 CALIBRATION_FRACTION = 0.1
+TRAIN_TOP_LAYERS = 3  # of a 12+ layer encoder, by default (default_freeze_layers)
 
 
 @dataclass
@@ -91,6 +101,7 @@ def train_evaluator(
     onnx: bool = True,
     quantize: str = "auto",
     memory: bool = True,
+    small_data: bool | None = None,
 ) -> TrainResult:
     """Train, calibrate, measure on held-out human labels and save an evaluator to `out_dir`.
 
@@ -103,24 +114,42 @@ def train_evaluator(
     `quantize` ('auto', 'int8', 'none') ships model.int8.onnx instead ('auto': when it passes the
     promotion gate against fp32 on the held-out rows; the reported metrics are the shipped runtime's).
     `memory` keeps the training labels by session digest (memory.npz), so a session identical to a labelled
-    one gets the humans' label (see judgeloop.training.memory); held-out metrics include it."""
+    one gets the humans' label (see judgeloop.training.memory); held-out metrics include it.
+    `small_data` (default: fewer than SMALL_DATA_BELOW labels) fits on every label and measures by
+    repeated cross-validation instead of a held-out slice (judgeloop.training.small_data); every
+    evaluation is compared with the majority-class baseline (`metrics["baseline"]`)."""
     check_quantize(quantize)
     rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_examples(rows)
     base = resolve_base_model(base_model)
     check_encoder(base)
-    train_idx, test_idx = heldout_split(rows, test_size, seed, stable=stable_split)
-    train, test = subset(rows, train_idx), subset(rows, test_idx)
+    small = len(rows) < SMALL_DATA_BELOW if small_data is None else small_data
+    if small:  # fit on every label; measure by repeated cross-validation (training/small_data.py)
+        train, test = rows, []
+    else:
+        train_idx, test_idx = heldout_split(rows, test_size, seed, stable=stable_split)
+        train, test = subset(rows, train_idx), subset(rows, test_idx)
     chosen = choose_method(method, len(train))
     estimator = _estimator(chosen, base, seed, params, progress)
+    cv = _cross_validate(estimator, rows, seed, augment, threshold) if small else None
     started = time.perf_counter()
     cal_logits, cal_labels = _fit(estimator, train, seed, augment)
     seconds = time.perf_counter() - started
     temperature = fit_temperature(cal_logits, cal_labels)
     cut = _threshold(threshold, sigmoid(cal_logits / temperature), cal_labels)
     recall = LabelMemory.build(pairs_of(train), labels_of(train)) if memory else None
-    test_logits = _with_memory(recall, test, estimator.decision_function(pairs_of(test)), temperature)
-    metrics = heldout_metrics(labels_of(test), test_logits, temperature, cut)
+    if cv is not None:
+        metrics = _cv_metrics(rows, cv, temperature, cut)
+        gate_rows, gate_recall = rows, None  # int8 vs fp32 on the training rows, without the memory
+        gate_logits = estimator.decision_function(pairs_of(rows))  # (which knows them): quantization only
+        gate_metrics = heldout_metrics(labels_of(rows), gate_logits, temperature, cut)
+    else:
+        test_logits = _with_memory(recall, test, estimator.decision_function(pairs_of(test)), temperature)
+        metrics = heldout_metrics(labels_of(test), test_logits, temperature, cut)
+        majority = int(np.mean(labels_of(train)) >= 0.5)
+        predicted = (sigmoid(test_logits / temperature) >= cut).astype(int)
+        metrics["baseline"] = baseline_comparison(labels_of(test), predicted, [majority] * len(test))
+        gate_rows, gate_recall, gate_logits, gate_metrics = test, recall, test_logits, metrics
     calibration = calibration_report(cal_logits, cal_labels, temperature)
     extra = {
         "augment": augment,
@@ -129,6 +158,7 @@ def train_evaluator(
         "seed": seed,
         "name": name,
         "stable": stable_split,
+        "evaluation": "cross-validation" if cv is not None else "held-out",
     }
     with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
         runtime = None
@@ -137,14 +167,19 @@ def train_evaluator(
                 estimator,
                 Path(staging),
                 quantize,
-                test,
+                gate_rows,
                 temperature,
                 cut,
-                test_logits,
-                metrics,
-                lambda logits: _with_memory(recall, test, logits, temperature),
+                gate_logits,
+                gate_metrics,
+                lambda logits: _with_memory(gate_recall, gate_rows, logits, temperature),
             )
-            metrics = runtime.metrics
+            if cv is None:
+                metrics = {**runtime.metrics, "baseline": metrics["baseline"]}
+            else:
+                runtime.summary["gate"] = str(runtime.summary.get("gate", "")).replace(
+                    "held-out human labels", "training rows (too few labels to hold some out)"
+                )
         config = _config(
             rows, train, test, chosen, base, estimator, temperature, cut, metrics, calibration, seconds, extra
         )
@@ -168,12 +203,67 @@ def train_evaluator(
     )
 
 
+def _cross_validate(
+    estimator: PairClassifier, rows: list[Example], seed: int, augment: bool, rule: ThresholdRule | float
+) -> CrossValidation:
+    """The whole fitting procedure (fit, temperature, threshold) scored out of fold; raw logits are
+    kept (the final model's temperature is applied to them afterwards)."""
+    from judgeloop.training.augment import augment_examples
+
+    labels = np.asarray(labels_of(rows))
+
+    def fold(train_idx: list[int], test_idx: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        train, test = subset(rows, train_idx), subset(rows, test_idx)
+        if rule == "fixed":  # the verdict is logit >= 0 whatever the temperature: skip calibration
+            fit_rows = augment_examples(train, seed) if augment else train
+            estimator.fit(pairs_of(fit_rows), labels_of(fit_rows))
+            logits = estimator.decision_function(pairs_of(test))
+            return logits, (logits >= 0).astype(int)
+        cal_logits, cal_labels = _fit(estimator, train, seed, augment)
+        temperature = fit_temperature(cal_logits, cal_labels)
+        cut = _threshold(rule, sigmoid(cal_logits / temperature), cal_labels)
+        logits = estimator.decision_function(pairs_of(test))
+        return logits, (sigmoid(logits / temperature) >= cut).astype(int)
+
+    repeats = REPEATS if estimator.method == "embedding_head" else 1  # a fine-tune per fold is costly
+    groups = [ex.group if ex.group is not None else f"\x00row{i}" for i, ex in enumerate(rows)]
+    grouped = any(ex.group is not None for ex in rows) and len(set(groups)) >= 2
+    return cross_validate(labels, fold, seed, repeats=repeats, groups=groups if grouped else None)
+
+
+def _cv_metrics(rows: list[Example], cv: CrossValidation, temperature: float, cut: float) -> dict[str, Any]:
+    """Agreement of the first repeat's out-of-fold verdicts (bootstrap CIs), the repeats' spread, and
+    the majority-class baseline on the same folds."""
+    labels = np.asarray(labels_of(rows))
+    metrics = heldout_metrics(labels_of(rows), cv.logits[0], temperature, cut)
+    predicted = cv.predictions[0]
+    metrics.update(
+        binary_agreement(labels, predicted, sigmoid(cv.logits[0] / temperature)),
+        estimate=f"{cv.folds}-fold cross-validation, {cv.repeats} repeat(s), over all {len(rows)} labels",
+        cross_validation=repeat_summary(labels, cv),
+        baseline=baseline_comparison(labels, predicted, cv.baseline[0]),
+    )
+    return metrics
+
+
 def _with_memory(
     recall: LabelMemory | None, rows: list[Example], logits: np.ndarray, temperature: float
 ) -> np.ndarray:
     if recall is None or not rows:
         return logits
     return recall.adjust_logits(pairs_of(rows), logits, temperature)
+
+
+def default_freeze_layers(base: str) -> int:
+    """Lower layers to freeze by default: all but the top TRAIN_TOP_LAYERS of an encoder with 12 or
+    more layers (a full fine-tune of MPNet-base costs about 8x MiniLM-L6 per token: hours on a few CPU
+    cores; see BENCHMARKS.md), none for smaller encoders."""
+    try:
+        config = json.loads((Path(base) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    layers = int(config.get("num_hidden_layers") or config.get("n_layers") or 0)
+    return layers - TRAIN_TOP_LAYERS if layers >= 12 else 0
 
 
 def _estimator(
@@ -183,6 +273,7 @@ def _estimator(
     if method == "finetune":
         settings.setdefault("seed", seed)
         settings.setdefault("progress", progress)
+        settings.setdefault("freeze_layers", default_freeze_layers(base))
     return make_method(method, **settings)
 
 
@@ -251,6 +342,7 @@ def _config(
             "seed": extra["seed"],
             "stable": extra["stable"],
             "grouped": any(r.group for r in rows),
+            "evaluation": extra["evaluation"],
         },
         "data_hash": data_hash(rows),
         "n_train": len(train),

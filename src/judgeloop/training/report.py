@@ -74,6 +74,23 @@ def _runtime_lines(config: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _measured_how(m: dict[str, Any]) -> str:
+    if m.get("estimate"):
+        return f"human labels, by {m['estimate']} (too few labels to hold some out)"
+    return "held-out human labels"
+
+
+def _baseline_lines(m: dict[str, Any]) -> list[str]:
+    from judgeloop.training.small_data import describe_baseline
+
+    if not m.get("baseline"):
+        return []
+    lines = [f"**Against the majority-class baseline:** this model is {describe_baseline(m['baseline'])}."]
+    if m["n"] < 100:
+        lines.append(f"These figures rest on {m['n']} labelled rows: read them as rough, not settled.")
+    return [*lines, ""]
+
+
 def model_card(config: dict[str, Any]) -> str:
     """README.md for a model directory: what it is, how well it agrees with humans, and its limits."""
     m = config["metrics"]["heldout"]
@@ -90,8 +107,9 @@ def model_card(config: dict[str, Any]) -> str:
         f"- created {config['created_at']}",
         *_runtime_lines(config),
         "",
-        f"## Agreement with {m['n']} held-out human labels",
+        f"## Agreement with {m['n']} {_measured_how(m)}",
         "",
+        *_baseline_lines(m),
         "| metric | value | 95% CI (bootstrap) |",
         "|---|---|---|",
         _row("accuracy", m["accuracy"]),
@@ -113,7 +131,8 @@ def model_card(config: dict[str, Any]) -> str:
         "",
         "- It learns what the labelled rows show, nothing more: outputs unlike the training data, new",
         "  tasks or a shifted label policy need new labels and a new measurement.",
-        "- The figures above come from one held-out split; the CIs show their sampling noise only.",
+        "- The figures above come from one held-out split (or, for small label sets, from cross-validation",
+        "  over all labels); the CIs show their sampling noise only.",
         "- Inputs longer than the encoder's window are truncated (the output is kept; chat inputs keep",
         "  their last turns).",
         "",

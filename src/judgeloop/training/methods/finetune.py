@@ -4,6 +4,12 @@ A plain torch loop: dynamic padding, length-grouped batches, AdamW with linear w
 validation slice checked after every epoch (the best epoch is kept; training stops after `patience`
 epochs without improvement). `num_layers=k` keeps only the encoder's first k layers before training: a
 smaller, faster student for the inference path.
+
+`freeze_layers=k` trains only the layers above the first k (and the head): the embeddings and the first
+k layers run once over every training and validation row, their outputs are cached (float16), and each
+epoch runs just the top layers on the cache. On a 12-layer encoder with k = 9 an epoch costs about a
+quarter of a forward pass of the whole model instead of three: what makes a 110M encoder (MPNet)
+trainable on a few CPU cores. The saved model is the whole encoder, as with a full fine-tune.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import copy
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +60,11 @@ class FineTune(PairClassifier):
         seed: int = 0,
         progress: bool = True,
         num_threads: int | None = None,
+        freeze_layers: int = 0,
     ) -> None:
         self.base_model = base_model
         self.num_layers = num_layers
+        self.freeze_layers = freeze_layers
         self.lr = lr
         self.epochs = epochs
         self.batch_size = batch_size
@@ -81,6 +90,11 @@ class FineTune(PairClassifier):
             "None or an int >= 1",
         )
         self._check_param("validation_fraction", 0 <= self.validation_fraction < 1, "a float in [0, 1)")
+        self._check_param(
+            "freeze_layers",
+            isinstance(self.freeze_layers, int) and self.freeze_layers >= 0,
+            "an int >= 0 (0 trains every layer)",
+        )
 
     # --- model --------------------------------------------------------------------------------
 
@@ -115,6 +129,7 @@ class FineTune(PairClassifier):
         self._check_params()
         labels = check_xy(X, y)
         self._build()
+        self._freeze()
         rows = self._encode(X)
         if eval_set is None and self.early_stopping and self.validation_fraction > 0:
             train_idx, val_idx = _carve(labels, self.validation_fraction, self.seed)
@@ -124,9 +139,65 @@ class FineTune(PairClassifier):
             val_rows, val_labels = self._encode(eval_set[0]), check_xy(eval_set[0], eval_set[1])
         else:
             val_rows, val_labels = [], np.zeros(0, dtype=int)
-        self.history_ = self._train(rows, labels, val_rows, val_labels)
+        if self.frozen_:
+            rows, val_rows = self._cache_lower(rows), self._cache_lower(val_rows)  # type: ignore[assignment]
+        try:
+            self.history_ = self._train(rows, labels, val_rows, val_labels)
+        finally:
+            for p in self.model_.parameters():
+                p.requires_grad_(True)
         self.model_.eval()
         return self
+
+    # --- frozen lower layers ------------------------------------------------------------------
+
+    frozen_: int = 0  # lower layers whose outputs are cached during fit
+
+    def _freeze(self) -> None:
+        """Stop gradients below layer `freeze_layers` (capped to leave at least one layer trainable)."""
+        base = getattr(self.model_, self.model_.base_model_prefix)
+        self.frozen_ = min(self.freeze_layers, len(base.encoder.layer) - 1)
+        if self.frozen_ <= 0:
+            self.frozen_ = 0
+            return
+        for p in base.embeddings.parameters():
+            p.requires_grad_(False)
+        for layer in list(base.encoder.layer)[: self.frozen_]:
+            for p in layer.parameters():
+                p.requires_grad_(False)
+
+    def _cache_lower(self, rows: list[Encoded]) -> list[Any]:
+        """The output of the frozen layers for each row (float16, unpadded), computed once."""
+        import torch
+        from tqdm.auto import tqdm
+
+        out: list[Any] = [None] * len(rows)
+        self.model_.eval()
+        batches = sorted_batches([len(r) for r in rows], 32)
+        bar = tqdm(total=len(rows), desc="caching frozen layers", disable=not self.progress, unit="row")
+        with torch.inference_mode(), _only_layers(self.model_, 0, self.frozen_, passthrough=False) as base:
+            for batch in batches:
+                arrays = self.encoder_.collate([rows[i] for i in batch])
+                hidden = base(**{k: torch.from_numpy(v) for k, v in arrays.items()}).last_hidden_state
+                for j, i in enumerate(batch):
+                    out[i] = hidden[j, : len(rows[i])].to(torch.float16).clone()
+                bar.update(len(batch))
+        bar.close()
+        return out
+
+    def _top_logits(self, cached: list[Any]) -> Any:
+        """Logits of the layers above the frozen ones (and the head) on a batch of cached outputs."""
+        import torch
+
+        width = max(int(h.shape[0]) for h in cached)
+        hidden = torch.zeros(len(cached), width, int(cached[0].shape[1]))
+        mask = torch.zeros(len(cached), width, dtype=torch.long)
+        for i, h in enumerate(cached):
+            hidden[i, : h.shape[0]] = h.float()
+            mask[i, : h.shape[0]] = 1
+        n = len(getattr(self.model_, self.model_.base_model_prefix).encoder.layer)
+        with _only_layers(self.model_, self.frozen_, n, passthrough=True):
+            return self.model_(inputs_embeds=hidden, attention_mask=mask).logits
 
     def _train(
         self, rows: list[Encoded], labels: np.ndarray, val_rows: list[Encoded], val_labels: np.ndarray
@@ -168,10 +239,9 @@ class FineTune(PairClassifier):
     def _optimizer(self, total_steps: int) -> tuple[Any, Any]:
         import torch
 
-        decay = [
-            p for n, p in self.model_.named_parameters() if not n.endswith("bias") and "LayerNorm" not in n
-        ]
-        no_decay = [p for n, p in self.model_.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
+        trainable = [(n, p) for n, p in self.model_.named_parameters() if p.requires_grad]
+        decay = [p for n, p in trainable if not n.endswith("bias") and "LayerNorm" not in n]
+        no_decay = [p for n, p in trainable if n.endswith("bias") or "LayerNorm" in n]
         optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
             lr=self.lr,
@@ -190,8 +260,11 @@ class FineTune(PairClassifier):
     ) -> float:
         import torch
 
-        arrays = self.encoder_.collate([rows[i] for i in batch])
-        logits = self.model_(**{k: torch.from_numpy(v) for k, v in arrays.items()}).logits
+        if self.frozen_:
+            logits = self._top_logits([rows[i] for i in batch])
+        else:
+            arrays = self.encoder_.collate([rows[i] for i in batch])
+            logits = self.model_(**{k: torch.from_numpy(v) for k, v in arrays.items()}).logits
         loss = torch.nn.functional.cross_entropy(logits, target[batch])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model_.parameters(), 1.0)
@@ -203,8 +276,19 @@ class FineTune(PairClassifier):
     def _validate(self, rows: list[Encoded], labels: np.ndarray) -> dict[str, float]:
         from judgeloop.training.calibration import nll
 
-        z = self._logits(rows)
+        z = self._cached_logits(rows) if self.frozen_ else self._logits(rows)
         return {"val_loss": nll(z, labels), "val_accuracy": float(np.mean((z >= 0).astype(int) == labels))}
+
+    def _cached_logits(self, cached: list[Any], batch_size: int = 32) -> np.ndarray:
+        import torch
+
+        self.model_.eval()
+        out = np.zeros(len(cached))
+        with torch.inference_mode():
+            for batch in sorted_batches([int(h.shape[0]) for h in cached], batch_size):
+                logits = self._top_logits([cached[i] for i in batch]).float().numpy()
+                out[batch] = logits[:, 1] - logits[:, 0]
+        return out
 
     # --- prediction ---------------------------------------------------------------------------
 
@@ -287,6 +371,34 @@ class FineTune(PairClassifier):
     def check_is_fitted(self) -> None:
         if self.weights_ is None:  # a loaded model is fitted before its torch weights are loaded
             super().check_is_fitted()
+
+
+def _passthrough() -> Any:
+    """A module that stands in for the embeddings when the top layers run on cached hidden states."""
+    import torch
+
+    class Passthrough(torch.nn.Module):
+        def forward(self, input_ids: Any = None, inputs_embeds: Any = None, **_: Any) -> Any:
+            return inputs_embeds
+
+    return Passthrough()
+
+
+@contextmanager
+def _only_layers(model: Any, low: int, high: int, *, passthrough: bool) -> Iterator[Any]:
+    """Run the encoder's layers [low, high) only; with `passthrough` the input is already hidden states
+    (the embeddings are skipped). The model is restored afterwards; parameters are shared, not copied."""
+    import torch
+
+    base = getattr(model, model.base_model_prefix)
+    layers, embeddings = base.encoder.layer, base.embeddings
+    base.encoder.layer = torch.nn.ModuleList(list(layers)[low:high])
+    if passthrough:
+        base.embeddings = _passthrough()
+    try:
+        yield base
+    finally:
+        base.encoder.layer, base.embeddings = layers, embeddings
 
 
 def _carve(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
