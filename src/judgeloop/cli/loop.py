@@ -174,18 +174,24 @@ def outliers_command(
     limit: Annotated[int, typer.Option(help="Rows per list.")] = 10,
     db: DbOption = None,
     as_json: JsonOption = False,
+    include_train: Annotated[
+        bool,
+        typer.Option("--include-train", help="Also compare with humans on sessions evaluators trained on."),
+    ] = False,
 ) -> None:
     """Sessions where evaluators disagree with each other or with humans; least confident verdicts."""
     from rich.table import Table
 
+    from judgeloop.heldout import describe
     from judgeloop.monitor import find_outliers
     from judgeloop.store import Workspace
 
-    found = find_outliers(Workspace(db), project, evaluator, limit=limit)
+    found = find_outliers(Workspace(db), project, evaluator, limit=limit, include_train=include_train)
     if as_json:
         _dump(found)
         return
-    lists = [("evaluators disagree", found["evaluators"]), ("evaluator vs humans", found["human"])]
+    vs_humans = f"evaluator vs humans, on {describe(found['human_rows'])} (evaluator, session pairs)"
+    lists = [("evaluators disagree", found["evaluators"]), (vs_humans, found["human"])]
     lists += [(f"least confident: {n}", rows) for n, rows in found["low_confidence"].items()]
     for title, rows in lists:
         table = Table("session", "strength", "detail", title=title, title_justify="left")
