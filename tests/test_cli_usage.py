@@ -50,3 +50,40 @@ def test_domain_error_still_exits_1(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "missing.csv" in proc.stderr
+
+
+def test_a_missing_model_path_is_named_and_no_database_is_created(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("model_input,model_output\nq,a\n")
+    env_db = os.environ.pop("JUDGELOOP_DB", None)
+    try:
+        proc = _run(["evaluate", "x.csv", "--model", "models/nothere", "--out", "p.jsonl"], tmp_path)
+        named = _run(["evaluate", "x.csv", "--model", "shop", "--out", "p.jsonl"], tmp_path)
+    finally:
+        if env_db is not None:
+            os.environ["JUDGELOOP_DB"] = env_db
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "no model directory at models/nothere" in proc.stderr
+    assert named.returncode == 1 and "no evaluator named 'shop'" in named.stderr
+    assert "no workspace database at judgeloop.db" in " ".join(named.stderr.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv"]  # a read created nothing
+
+
+def test_load_evaluator_without_a_database_creates_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import judgeloop
+    from judgeloop.errors import NotFound
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JUDGELOOP_DB", raising=False)
+    with pytest.raises(NotFound, match="no evaluator named 'shop'"):
+        judgeloop.load_evaluator("shop")
+    with pytest.raises(NotFound, match="no model directory at models/shop"):
+        judgeloop.load_evaluator("models/shop")
+    assert list(tmp_path.iterdir()) == []
+    # with a workspace, a path-like name that is neither a folder nor a registered evaluator
+    from judgeloop.store import Workspace
+
+    Workspace(f"sqlite:///{tmp_path / 'judgeloop.db'}").close()
+    with pytest.raises(NotFound, match="no model directory at models/shop"):
+        judgeloop.load_evaluator("models/shop")

@@ -11,8 +11,9 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from judgeloop.errors import JudgeloopError
+from judgeloop.errors import Conflict, JudgeloopError
 
 app = typer.Typer(
     name="judgeloop",
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except JudgeloopError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        text = exc.with_override_hint("--force") if isinstance(exc, Conflict) else str(exc)
+        err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -250,7 +250,7 @@ def _register(ws: Any, project: str, name: str, model_dir: Path, promote: bool) 
             status = "champion"
             lines.append(f"promoted {info.ref} to champion: {decision.get('reason', 'first version')}")
         except Conflict as exc:
-            lines.append(f"not promoted: {exc}")
+            lines.append(f"not promoted: {exc.with_override_hint('judgeloop evaluators promote --force')}")
     else:
         lines.append(f"champion is {champion.ref}; promote with: judgeloop evaluators promote {info.ref}")
     return {"evaluator": info.ref, "status": status, "registry": lines}

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from judgeloop.errors import InvalidInput
-from judgeloop.evaluators.reference import NO_REFERENCE
 from judgeloop.generation import GenerationConfig, PromptItem, generate_responses, read_prompts
 from judgeloop.io import atomic_write_text
 from judgeloop.sfteval import rows as run_rows
@@ -169,7 +168,7 @@ def _with_project(
 
 def _applies(verdict: Verdict) -> bool:
     """False for the rows a method does not apply to (no IFEval instructions, no reference)."""
-    return verdict.status != "abstain" and verdict.error != NO_REFERENCE
+    return verdict.status != "abstain"
 
 
 def run_evaluation(opts: RunOptions, track: Track = no_track) -> dict[str, Any]:
