@@ -35,9 +35,17 @@ def import_command(
     reviewer: Annotated[
         str, typer.Option(help="Reviewer name for labels without a reviewer column.")
     ] = "import",
+    time_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with each session's time: ISO 8601 or epoch s/ms, UTC unless it says otherwise "
+            "(default: a created_at or timestamp column; else the import time)."
+        ),
+    ] = None,
 ) -> None:
     """Import sessions and their human labels into a project (all or nothing)."""
     from judgeloop.io import read_dataset
+    from judgeloop.timestamps import apply_time_column
 
     dataset = read_dataset(
         path,
@@ -49,11 +57,13 @@ def import_command(
         output_b_col=output_b_col,
         reviewer=reviewer,
     )
+    timed = apply_time_column(dataset.rows, time_col, str(path))
     report = open_workspace(db).import_dataset(project, dataset)
     out.print(
         f"imported [bold]{path}[/] into project [bold]{project}[/]: {report.rows} rows, "
         f"{report.new_sessions} new sessions ({report.existing_sessions} already there), "
         f"{report.new_labels} new labels ({report.skipped_labels} already there)"
+        + (f"; session times from column '{timed}'" if timed else "")
     )
 
 

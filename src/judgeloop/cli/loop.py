@@ -33,8 +33,9 @@ def monitor_command(
     since: Annotated[str | None, typer.Option(help="Start: 7d, 48h or an ISO date (default: all).")] = None,
     until: Annotated[str | None, typer.Option(help="End (exclusive): 7d, 48h or an ISO date.")] = None,
     time_axis: Annotated[
-        Literal["verdict", "session"], typer.Option("--time", help="Time of the verdict or of the session.")
-    ] = "verdict",
+        Literal["verdict", "session"],
+        typer.Option("--time", help="Windows by the session's own time (default) or the verdict's."),
+    ] = "session",
     test: Annotated[
         Literal["betabinomial", "binomial", "cusum", "fixed"],
         typer.Option(help="Spike test: CUSUM for sustained drops (default), a per-window test for spikes."),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -99,6 +100,21 @@ class SessionIn(_Text):
     reference: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = Field(
+        default=None,
+        description="when the session happened (default: now): ISO 8601 or epoch seconds/milliseconds; "
+        "a time without a timezone is UTC",
+    )
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _created_at(cls, value: Any) -> datetime | None:
+        from judgeloop.timestamps import EXPECTED, parse_timestamp
+
+        try:
+            return None if value is None else parse_timestamp(value)
+        except InvalidInput as exc:  # a ValueError, so that the item's row is named
+            raise ValueError(f"{exc.message} (expected {EXPECTED})") from None
 
     @field_validator("output_b", "reference")
     @classmethod
