@@ -121,16 +121,15 @@ def _run(
     store: tuple[Any, str] | None = None,
 ) -> list[Verdict]:
     """Judge in chunks; each chunk's verdicts are written (file and/or store) before the next starts."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from judgeloop.progress import reporting, track
 
     verdicts: list[Verdict] = []
-    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         fh = stack.enter_context(out_path.open("w", encoding="utf-8")) if out_path is not None else None
-        bar = stack.enter_context(Progress(*columns, console=err))
-        task = bar.add_task("judge", total=len(sessions))
+        stack.enter_context(reporting())
+        bar = stack.enter_context(track("judging", len(sessions), unit="rows"))
         for start in range(0, len(sessions), chunk):
             batch = judge.evaluate(sessions[start : start + chunk])
             if fh is not None:
@@ -140,7 +139,7 @@ def _run(
             if store is not None:
                 store[0].add_verdicts(store[1], batch)
             verdicts += batch
-            bar.advance(task, len(batch))
+            bar.advance(len(batch))
     return verdicts
 
 
@@ -270,7 +269,7 @@ def judge_command(
         sessions = sessions[:limit] if limit else sessions
     runner = make_client(model, base_url, concurrency=concurrency, cache=cache)
     judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
-    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2, store=store)
+    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency), store=store)  # progress per round
     _summary(verdicts, runner, out_path or f"project {project!r} as evaluator {judge.name!r}")
     if pairwise:
         _bias_summary(verdicts, sessions)

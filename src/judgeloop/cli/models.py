@@ -189,23 +189,26 @@ def train_command(
         name = name or str(project)
         out_dir = out_dir or Path("judgeloop-models") / name / _stamp()
     rule: float | str = float(threshold) if _is_number(threshold) else threshold
-    result = train_evaluator(
-        examples,
-        out_dir,
-        base_model=base_model,
-        method=method,
-        test_size=test_size,
-        seed=seed,
-        params=_params(method, epochs, lr, batch_size),
-        threshold=rule,  # type: ignore[arg-type]
-        augment=augment,
-        progress=not as_json,
-        name=name,
-        stable_split=ws is not None,  # project models share held-out rows across retrains
-        onnx=onnx,
-        quantize=quantize,
-        memory=memory,
-    )
+    from judgeloop.progress import reporting
+
+    with reporting(not as_json):  # encoding / fine-tuning progress on stderr
+        result = train_evaluator(
+            examples,
+            out_dir,
+            base_model=base_model,
+            method=method,
+            test_size=test_size,
+            seed=seed,
+            params=_params(method, epochs, lr, batch_size),
+            threshold=rule,  # type: ignore[arg-type]
+            augment=augment,
+            progress=not as_json,
+            name=name,
+            stable_split=ws is not None,  # project models share held-out rows across retrains
+            onnx=onnx,
+            quantize=quantize,
+            memory=memory,
+        )
     report: dict[str, Any] = {
         "out": str(result.out_dir),
         "method": result.method,
@@ -329,7 +332,10 @@ def _evaluate_file(
     label = label_col if _has_column(path, label_col) else None
     dataset = _read(path, input_col, output_col, label, id_col)
     pairs = [(r.session.model_input, r.session.model_output) for r in dataset.rows]
-    verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
+    from judgeloop.progress import reporting
+
+    with reporting():
+        verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
     lines, truth, pred = [], [], []
     for r, v in zip(dataset.rows, verdicts, strict=True):
         row = {
@@ -373,12 +379,15 @@ def _evaluate_project(evaluator: Any, project: str, db: str | None, batch_size: 
             if v.version == evaluator.version
         }
         sessions = [s for s in sessions if s.id not in done]
-    verdicts = evaluator.evaluate(
-        [(s.model_input, s.model_output) for s in sessions],
-        session_ids=[s.id for s in sessions],
-        batch_size=batch_size,
-        progress=True,
-    )
+    from judgeloop.progress import reporting
+
+    with reporting():
+        verdicts = evaluator.evaluate(
+            [(s.model_input, s.model_output) for s in sessions],
+            session_ids=[s.id for s in sessions],
+            batch_size=batch_size,
+            progress=True,
+        )
     ws.add_verdicts(project, verdicts)
     good = sum(v.label == 1 for v in verdicts)
     out.print(
