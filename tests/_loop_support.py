@@ -76,7 +76,9 @@ def bulk_labels(ws: Workspace, project: str, labels: Sequence[tuple[str, bool, l
         )
 
 
-def add_timed(ws: Workspace, project: str, verdicts: Sequence[Timed]) -> None:
+def add_timed(ws: Workspace, project: str, verdicts: Sequence[Timed], session_times: bool = True) -> None:
+    """Store the verdicts at their times; with `session_times`, each session happened at its earliest
+    verdict's time (as production traffic scored on arrival), since monitoring windows go by it."""
     with ws.db() as db:
         pid = db.scalar(select(ProjectRow.id).where(ProjectRow.name == project))
         pks = dict(
@@ -100,6 +102,12 @@ def add_timed(ws: Workspace, project: str, verdicts: Sequence[Timed]) -> None:
                     created_at=v.at,
                 )
             )
+        if session_times:
+            first: dict[str, datetime] = {}
+            for v in verdicts:
+                first[v.session] = min(first.get(v.session, v.at), v.at)
+            for uid, at in first.items():
+                db.get_one(SessionRow, pks[uid]).created_at = at
 
 
 def stream_store(

@@ -31,6 +31,20 @@ def test_seed_format_round_trips_exactly(db_url, tmp_path, capsys):
     assert out.read_text(encoding="utf-8") == SEED
 
 
+def test_seed_export_keeps_google_sheets_true_false(db_url, tmp_path):
+    sheets = SEED.replace(",1\n", ",TRUE\n").replace(",0\n", ",FALSE\n")
+    assert sheets.count("TRUE") == 2 and sheets.count("FALSE") == 1
+    src = tmp_path / "sheet.csv"
+    src.write_text(sheets, encoding="utf-8")
+    assert run(["import", str(src), "--project", "sheet", "--db", db_url]) == 0
+    out = tmp_path / "back.csv"
+    assert run(["export", "--project", "sheet", "--db", db_url, "--out", str(out), "--format", "seed"]) == 0
+    assert out.read_text(encoding="utf-8") == sheets
+    full = tmp_path / "full.jsonl"  # the full export keeps numbers
+    assert run(["export", "--project", "sheet", "--db", db_url, "--out", str(full)]) == 0
+    assert {json.loads(line)["good"] for line in full.read_text("utf-8").splitlines()} == {0, 1}
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
 def test_full_export_reimports_into_another_project(db_url, tmp_path, suffix):
     src = tmp_path / "seed.csv"

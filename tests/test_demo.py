@@ -17,6 +17,13 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path, cli) -> None:
     for model in summary["models"].values():
         assert 0.5 < model["accuracy"]["value"] <= 1.0  # better than chance on held-out human labels
     assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
+    # monitoring on timed traffic: the alert starts on the planted drop, none before it
+    monitor = summary["monitor"]
+    assert monitor["sessions"] == 560 and len(monitor["daily_pass_rate"]) == monitor["days"] == 14
+    assert monitor["detected"] and monitor["alerts_before_drop"] == 0
+    assert all(a["from"] >= monitor["drop_planted_on"] for a in monitor["alerts"])
+    assert monitor["first_alert_on"] <= "2026-03-13"  # found within three days of the drop
+    assert "8. monitor" in output and "alert 2026-03-1" in output
     # a second run starts from a fresh database and gives the same result
     code, again = cli(["demo", "--out", tmp_path])
     assert code == 0

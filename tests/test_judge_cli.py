@@ -52,6 +52,28 @@ def test_judge_a_file_writes_one_verdict_per_row(tmp_path, server, cli):
     assert [v["label"] for v in verdicts] == [good for _, _, good in ROWS]
     assert all(v["status"] == "ok" for v in verdicts) and len(fake.requests) == len(ROWS)
     assert "pass rate 50.0%" in output
+    from judgeloop.types import content_hash
+
+    # no id column: the content hash that import and evaluate give the session, and the row number
+    assert [(v["row"], v["id"]) for v in verdicts] == [
+        (n, content_hash(i, o)) for n, (i, o, _) in enumerate(ROWS, start=1)
+    ]
+
+
+@pytest.mark.parametrize("column", ["id", "session_id", "ticket"])
+def test_judge_output_ids_are_the_files_id_column(tmp_path, server, cli, column):
+    _, url = server
+    rows = tmp_path / "sessions.csv"
+    with rows.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([column, "model_input", "model_output"])
+        w.writerows([f"t-{n}", i, o] for n, (i, o, _) in enumerate(ROWS))
+    out = tmp_path / "verdicts.jsonl"
+    args = ["judge", rows, "--model", "fake", "--base-url", url, "--out", out, "--limit", "3"]
+    code, output = cli(args + (["--id-col", column] if column == "ticket" else []))
+    assert code == 0, output
+    verdicts = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert [(v["row"], v["id"]) for v in verdicts] == [(1, "t-0"), (2, "t-1"), (3, "t-2")]
 
 
 def test_judge_a_project_stores_verdicts_caches_calls_and_agrees_with_humans(tmp_path, server, cli):

@@ -54,13 +54,14 @@ def small_store(ws: Workspace) -> None:
             Timed("s2", day2, 1, version="2", score=0.8),
             Timed("s0", T0, 1, evaluator="other"),
         ],
+        session_times=False,  # re-scored sessions: these tests count by the verdict's time
     )
 
 
 def test_series_by_day_counts_pass_rate_score_and_errors(db_url):
     ws = Workspace(db_url)
     small_store(ws)
-    (series,) = time_series(ws, "p", "judge", bucket="day")
+    (series,) = time_series(ws, "p", "judge", bucket="day", time_axis="verdict")
     day1, day2 = series.windows
     assert (day1.n, day1.passes, day1.pass_rate) == (3, 2, pytest.approx(2 / 3))
     assert day1.mean_score == pytest.approx((0.9 + 0.1 + 0.7) / 3)
@@ -70,7 +71,7 @@ def test_series_by_day_counts_pass_rate_score_and_errors(db_url):
 
 def test_hourly_series_fill_gaps_and_keep_evaluators_apart(ws):
     small_store(ws)
-    series = {s.key: s for s in time_series(ws, "p", bucket="hour")}
+    series = {s.key: s for s in time_series(ws, "p", bucket="hour", time_axis="verdict")}
     assert set(series) == {"judge", "other"}
     judge = series["judge"]
     assert len(judge.windows) == 28  # hour 0 to hour 27, empty hours included
@@ -91,12 +92,12 @@ def test_grouping_by_app_version_tag_and_evaluator_version(ws):
 
 
 def test_session_time_axis_uses_when_the_session_happened(ws):
-    ws.add_sessions("p", [Session(id="old", model_input="q", model_output="a")])
-    add_timed(ws, "p", [Timed("old", T0 + timedelta(days=30), 1)])
-    (by_verdict,) = time_series(ws, "p", bucket="day")
-    (by_session,) = time_series(ws, "p", bucket="day", time_axis="session")
+    ws.add_sessions("p", [Session(id="old", model_input="q", model_output="a", created_at=T0)])
+    add_timed(ws, "p", [Timed("old", T0 + timedelta(days=30), 1)], session_times=False)
+    (by_verdict,) = time_series(ws, "p", bucket="day", time_axis="verdict")
+    (by_session,) = time_series(ws, "p", bucket="day")  # the default: the session's own time
     assert by_verdict.windows[0].start == T0 + timedelta(days=30)
-    assert by_session.windows[0].start != by_verdict.windows[0].start
+    assert by_session.windows[0].start == T0
 
 
 def test_window_test_with_bh_flags_the_dropped_hours(ws):

@@ -81,7 +81,7 @@ def test_evaluators_keep_sessions_without_reference(cls: type) -> None:
     ]
     verdicts = cls().evaluate(sessions)
     assert [v.session_id for v in verdicts] == ["a", "b", "c", "d"]
-    assert [v.status for v in verdicts] == ["ok", "error", "ok", "error"]
+    assert [v.status for v in verdicts] == ["ok", "abstain", "ok", "abstain"]  # not applicable, as IFEval
     assert verdicts[1].error == "no reference" and verdicts[1].score is None
     top = 1.0 if cls is RougeEvaluator else 100.0
     assert verdicts[0].score == pytest.approx(top)
@@ -105,7 +105,7 @@ def test_rouge_evaluator_sub_metrics_and_choice() -> None:
 
 def test_no_sessions_or_no_references() -> None:
     assert BleuEvaluator().evaluate([]) == []
-    assert [v.status for v in ChrfEvaluator().evaluate([_session("x", "a", None)])] == ["error"]
+    assert [v.status for v in ChrfEvaluator().evaluate([_session("x", "a", None)])] == ["abstain"]
 
 
 def test_embedding_similarity() -> None:
@@ -121,7 +121,7 @@ def test_embedding_evaluator() -> None:
     sessions = [_session("a", SENTENCE, SENTENCE), _session("b", SENTENCE, None)]
     verdicts = EmbeddingSimilarityEvaluator().evaluate(sessions)
     assert verdicts[0].score == pytest.approx(1.0, abs=1e-4) and verdicts[0].scores["cosine"]
-    assert verdicts[1].status == "error" and verdicts[1].error == "no reference"
+    assert verdicts[1].status == "abstain" and verdicts[1].error == "no reference"
 
 
 def test_registry_and_caution() -> None:

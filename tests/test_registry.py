@@ -47,6 +47,7 @@ def test_train_project_registers_and_the_gate_refuses_a_worse_candidate(
     code, output = cli(["evaluators", "promote", "shop@2", "--db", db])
     assert code == 1
     assert "refused to promote shop@2 over shop@1" in output and "worse" in output
+    assert "(--force to override)" in output and '"force"' not in output
     assert registry.get_version(ws, "shop").version == 1
     assert registry.history(ws, "shop")[-1]["action"] == "refused"
 

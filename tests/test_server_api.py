@@ -143,7 +143,9 @@ def test_logged_sessions_are_stored_and_a_sampled_share_scored_in_the_background
 def test_promotion_through_the_api_serves_the_new_champion_at_once(client, env):
     assert client.post("/v1/evaluate", json=GOOD_ITEM, headers=env.auth()).json()["version"] == "1"
     r = client.post("/v1/evaluators/support/promote", json={"version": 2}, headers=env.auth("admin"))
-    assert r.status_code == 409 and "label more sessions or use --force" in r.json()["detail"]
+    detail = r.json()["detail"]
+    assert r.status_code == 409 and "label more sessions or force the promotion" in detail
+    assert 'send "force": true to override' in detail and "--force" not in detail
     r = client.post(
         "/v1/evaluators/support/promote", json={"version": 2, "force": True}, headers=env.auth("admin")
     )

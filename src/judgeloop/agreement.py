@@ -12,6 +12,10 @@ kappa). Pairwise verdicts (`judgeloop.judging.PairwiseJudge`, both orders) are c
 pairwise labels (`pairwise`: accuracy, kappa) and carry the judge's position and length biases, with
 the humans' own preference for the longer answer beside it (see `judgeloop.judging.pairwise`).
 Every rate has a bootstrap 95% CI.
+
+Rows the evaluator version trained on are left out unless `include_train=True`
+(judgeloop.heldout); the report says which rows it used (`rows`, `n`, and the training rows left out
+or counted).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop import stats
+from judgeloop.heldout import held_out, load_training_sets, rows_note
 from judgeloop.judging.pairwise import (
     a_win_rate_consistent,
     first_position_wins,
@@ -43,10 +48,12 @@ def _latest_per_session(verdicts: list[Verdict]) -> dict[str, Verdict]:
 
 
 def evaluator_agreement(
-    ws: Workspace, project: str, evaluator: str, n_resamples: int = 1000
+    ws: Workspace, project: str, evaluator: str, n_resamples: int = 1000, *, include_train: bool = False
 ) -> dict[str, Any]:
-    """Agreement of `evaluator` (name or name@version) with the project's human labels."""
-    latest = _latest_per_session(ws.verdicts(project, evaluator))
+    """Agreement of `evaluator` (name or name@version) with the project's human labels, on the sessions
+    it did not train on (all of them with `include_train`)."""
+    every = _latest_per_session(ws.verdicts(project, evaluator))
+    latest, trained = held_out(every, load_training_sets(ws), include_train)
     verdicts = {sid: v for sid, v in latest.items() if not is_pairwise(v)}
     pairs = {sid: v for sid, v in latest.items() if is_pairwise(v)}
     labelled = {s.id: good for s, good, _ in ws.labelled_sessions(project)}
@@ -60,6 +67,7 @@ def evaluator_agreement(
     errors = [sid for sid in shared if verdicts[sid].status != "ok"]
     ok = [sid for sid in shared if verdicts[sid].status == "ok"]
     report.update(compared=len(shared), errors=len(errors))
+    report.update(rows_note(len(shared), len(trained & labelled.keys()), include_train))
     binary = [sid for sid in ok if verdicts[sid].label is not None]
     if binary:
         human = [int(labelled[sid]) for sid in binary]

@@ -50,7 +50,15 @@ class NotFound(JudgeloopError):
 
 
 class Conflict(JudgeloopError):
-    pass
+    """`overridable`: the caller may force the write anyway; each boundary says how in its own terms
+    (the CLI `--force`, the API `"force": true`), so the message itself names neither."""
+
+    def __init__(self, message: str, *, overridable: bool = False) -> None:
+        self.overridable = overridable
+        super().__init__(message)
+
+    def with_override_hint(self, how: str) -> str:
+        return f"{self} ({how} to override)" if self.overridable else str(self)
 
 
 class Unauthorized(JudgeloopError):

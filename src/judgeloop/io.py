@@ -378,6 +378,7 @@ def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer
             good=good,
             failure_tags=_parse_tags(record.get(cols.tags)),
             comment=None if _blank(record.get(cols.comment)) else str(record.get(cols.comment)),
+            metadata=label_spelling(record.get(cols.label or "")),
         )
     return ImportedRow(row=row, session=session, label=label)
 
@@ -385,6 +386,19 @@ def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer
 # --- export -----------------------------------------------------------------------------------
 
 SEED_COLUMNS = ("model_input", "model_output", "good")
+SOURCE_LABEL_KEY = "source_label"  # a label cell's text as imported (TRUE/FALSE from Google Sheets)
+
+
+def label_spelling(value: Any) -> dict[str, Any]:
+    """Label metadata that keeps how a text cell spelt the label, so that a seed export can write it
+    back the same way; nothing for numbers and booleans."""
+    return {SOURCE_LABEL_KEY: value.strip()} if isinstance(value, str) and value.strip() else {}
+
+
+def seed_label_style(spellings: list[str]) -> str:
+    """TRUE/FALSE when the labels came in that way (every spelt label is TRUE or FALSE), else 1/0."""
+    sheets = {"TRUE", "FALSE"}
+    return "TRUE/FALSE" if spellings and all(x in sheets for x in spellings) else "1/0"
 
 
 def input_cell(model_input: str | list[dict[str, Any]], metadata: dict[str, Any] | None = None) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.store import Workspace
+from judgeloop.store.db import missing_sqlite_file
 from judgeloop.store.tables import EvaluatorVersionRow, PromotionRow
 from judgeloop.types import utcnow
 
@@ -198,7 +199,8 @@ def compare_on_heldout(
     if len(ids) < MIN_GATE_ROWS:
         raise Conflict(
             f"only {len(ids)} held-out human labels are shared by {candidate.ref} and {champion.ref} "
-            f"(need {MIN_GATE_ROWS}); label more sessions or use --force"
+            f"(need {MIN_GATE_ROWS}); label more sessions or force the promotion",
+            overridable=True,
         )
     pairs = [(labelled[i][0].model_input, labelled[i][0].model_output) for i in ids]
     truth = [int(labelled[i][1]) for i in ids]
@@ -262,7 +264,7 @@ def promote(
         decision.update(comparison=comparison, reason=why)
         if not ok:
             _record(ws, cand.name, champ.version, cand.version, "refused", False, decision)
-            raise Conflict(f"refused to promote {cand.ref} over {champ.ref}: {why}. Use --force to override.")
+            raise Conflict(f"refused to promote {cand.ref} over {champ.ref}: {why}", overridable=True)
     elif champ is not None:
         decision["reason"] = "forced: the gate was skipped"
     else:
@@ -372,4 +374,20 @@ def load_evaluator(ref: str, *, db: str | None = None) -> LearnedEvaluator:
 
     if Path(ref).is_dir():
         return LearnedEvaluator.load(ref)
-    return load_version(get_version(Workspace(db), ref))
+    path_like = any(sep in ref for sep in ("/", "\\")) or ref.startswith((".", "~"))
+    missing_db = missing_sqlite_file(db)
+    if Path(ref).exists():
+        return LearnedEvaluator.load(ref)  # says what is wrong with that path
+    if path_like and missing_db is not None:
+        raise NotFound(f"no model directory at {ref}")
+    if missing_db is not None:  # a read creates nothing: no empty workspace for a lookup
+        raise NotFound(
+            f"no evaluator named {ref!r}: there is no model directory of that name and no workspace "
+            f"database at {missing_db} (give a model directory, or --db / $JUDGELOOP_DB)"
+        )
+    try:
+        return load_version(get_version(Workspace(db), ref))
+    except NotFound as exc:
+        if path_like:
+            raise NotFound(f"no model directory at {ref} (nor an evaluator of that name: {exc})") from None
+        raise

@@ -11,8 +11,9 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from judgeloop.errors import JudgeloopError
+from judgeloop.errors import Conflict, JudgeloopError
 
 app = typer.Typer(
     name="judgeloop",
@@ -42,12 +43,37 @@ for _name in _COMMAND_MODULES:
     importlib.import_module(f"judgeloop.cli.{_name}").register(app)
 
 
+def _usage_error_types() -> tuple[type[BaseException], ...]:
+    """The classes of click's usage errors: typer >= 0.20 vendors its own click (`typer._click`),
+    whose exceptions are not `click.ClickException`, so both are listed when both exist."""
+    import click
+
+    types: list[type[BaseException]] = [click.ClickException]
+    try:
+        from typer.exceptions import TyperException
+    except ImportError:  # older typer: it uses click itself
+        pass
+    else:
+        types.append(TyperException)
+    return tuple(types)
+
+
+def _exit_and_abort_types() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    import click
+
+    exits: list[type[BaseException]] = [click.exceptions.Exit, typer.Exit]
+    aborts: list[type[BaseException]] = [click.exceptions.Abort, typer.Abort]
+    return tuple(exits), tuple(aborts)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and turn domain errors into one clear line and exit code 1."""
+    """Entry point: run the app and turn domain errors into one clear line and exit code 1;
+    usage errors get click's short usage message and exit code 2."""
     try:
         app(args=argv, standalone_mode=False)
     except JudgeloopError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        text = exc.with_override_hint("--force") if isinstance(exc, Conflict) else str(exc)
+        err.print(f"[bold red]error:[/] {escape(text)}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -55,14 +81,17 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except Exception as exc:  # click's usage errors and typer.Exit come through here
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        exits, aborts = _exit_and_abort_types()
+        if isinstance(exc, exits):
+            sys.exit(getattr(exc, "exit_code", 0))
+        if isinstance(exc, _usage_error_types()):
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            else:
+                err.print(f"error: {exc}", highlight=False, soft_wrap=True)
+            sys.exit(getattr(exc, "exit_code", 2))
+        if isinstance(exc, aborts):
             err.print("aborted")
             sys.exit(1)
         raise

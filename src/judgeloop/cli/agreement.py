@@ -19,18 +19,24 @@ def agreement_command(
     project: ProjectOption,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    include_train: Annotated[
+        bool,
+        typer.Option("--include-train", help="Also count the sessions the evaluator trained on (labelled)."),
+    ] = False,
 ) -> None:
-    """Agreement of an evaluator's stored verdicts with the human labels, with bootstrap 95% CIs."""
+    """Agreement of an evaluator's stored verdicts with the human labels, with bootstrap 95% CIs, on the
+    sessions it did not train on (default) or on all of them (--include-train)."""
     from judgeloop.agreement import evaluator_agreement
+    from judgeloop.heldout import describe
     from judgeloop.store import Workspace
 
-    report = evaluator_agreement(Workspace(db), project, evaluator)
+    report = evaluator_agreement(Workspace(db), project, evaluator, include_train=include_train)
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     out.print(
-        f"[bold]{evaluator}[/] vs humans on project [bold]{project}[/]: {report['compared']} sessions "
-        f"compared, {report['errors']} error verdicts (counted, not dropped)"
+        f"[bold]{evaluator}[/] vs humans on project [bold]{project}[/]: {describe(report)}, "
+        f"{report['errors']} error verdicts (counted, not dropped)"
     )
     table = Table("statistic", "value", "95% CI", "n")
     for section in ("binary", "score_vs_good", "pairwise"):

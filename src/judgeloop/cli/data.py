@@ -35,9 +35,17 @@ def import_command(
     reviewer: Annotated[
         str, typer.Option(help="Reviewer name for labels without a reviewer column.")
     ] = "import",
+    time_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column with each session's time: ISO 8601 or epoch s/ms, UTC unless it says otherwise "
+            "(default: a created_at or timestamp column; else the import time)."
+        ),
+    ] = None,
 ) -> None:
     """Import sessions and their human labels into a project (all or nothing)."""
     from judgeloop.io import read_dataset
+    from judgeloop.timestamps import apply_time_column
 
     dataset = read_dataset(
         path,
@@ -49,11 +57,13 @@ def import_command(
         output_b_col=output_b_col,
         reviewer=reviewer,
     )
+    timed = apply_time_column(dataset.rows, time_col, str(path))
     report = open_workspace(db).import_dataset(project, dataset)
     out.print(
         f"imported [bold]{path}[/] into project [bold]{project}[/]: {report.rows} rows, "
         f"{report.new_sessions} new sessions ({report.existing_sessions} already there), "
         f"{report.new_labels} new labels ({report.skipped_labels} already there)"
+        + (f"; session times from column '{timed}'" if timed else "")
     )
 
 
@@ -96,7 +106,7 @@ def export_records(
                 meta_cols[k] = None
         rows.append(row)
     if fmt == "seed":
-        return rows, ["model_input", "model_output", "good"]
+        return _seed_labels(rows, labels_by), ["model_input", "model_output", "good"]
     base = [
         "session_id",
         "model_input",
@@ -112,6 +122,23 @@ def export_records(
     return rows, base + [k for k in meta_cols if k not in base]
 
 
+def _seed_labels(rows: list[dict[str, Any]], labels_by: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """The seed's `good` as the labels came in: TRUE/FALSE (Google Sheets) when they were spelt so,
+    else 1/0."""
+    from judgeloop.io import SOURCE_LABEL_KEY, seed_label_style
+
+    spellings = [
+        str(lab.metadata[SOURCE_LABEL_KEY])
+        for row in rows
+        for lab in labels_by.get(row["session_id"] or "", [])
+        if lab.kind == "binary" and SOURCE_LABEL_KEY in lab.metadata
+    ]
+    if seed_label_style(spellings) == "TRUE/FALSE":
+        for row in rows:
+            row["good"] = "TRUE" if row["good"] else "FALSE"
+    return rows
+
+
 def export_command(
     project: ProjectOption,
     out_path: Annotated[Path, typer.Option("--out", help="Output file: .csv, .jsonl, .json or .parquet.")],
@@ -119,7 +146,7 @@ def export_command(
     format: Annotated[
         Literal["full", "seed"],
         typer.Option(  # noqa: A002
-            help="'seed' writes exactly model_input, model_output, good (1/0)."
+            help="'seed' writes exactly model_input, model_output, good (1/0, or TRUE/FALSE as imported)."
         ),
     ] = "full",
     include_unlabelled: Annotated[

@@ -83,6 +83,9 @@ def demo_command(
 
     out.print(Rule("7. before / after on the same held-out human labels"))
     summary = _before_after(ws, result)
+    from judgeloop.cli.demo_monitor import monitor_scenario
+
+    summary["monitor"] = monitor_scenario(ws, out_dir)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     _plot(summary, out_dir / "loop.png")
     out.print(f"summary: {out_dir / 'summary.json'}, chart: {out_dir / 'loop.png'}")

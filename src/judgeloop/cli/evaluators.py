@@ -18,23 +18,39 @@ evaluators_app = typer.Typer(
 
 
 def _metric(metrics: dict, key: str) -> str:  # type: ignore[type-arg]
+    """'0.875 [0.625, 1.000]': the held-out value with its bootstrap 95% CI, '-' when missing."""
+    from judgeloop.stats import fmt_ci
+
     value = metrics.get(key)
     if isinstance(value, dict):
-        value = value.get("value")
+        return fmt_ci(value) if value.get("value") is not None else "-"
     return "-" if value is None else f"{value:.3f}"
+
+
+def _n(metrics: dict) -> str:  # type: ignore[type-arg]
+    """How many held-out rows the metrics were measured on."""
+    for key in ("accuracy", "kappa", "roc_auc"):
+        value = metrics.get(key)
+        if isinstance(value, dict) and value.get("n") is not None:
+            return str(int(value["n"]))
+    return "-"
 
 
 @evaluators_app.command("list")
 def list_command(
     name: Annotated[str | None, typer.Argument(help="Only this evaluator.")] = None, db: DbOption = None
 ) -> None:
-    """Every version with its status and held-out metrics."""
+    """Every version with its status and held-out metrics (n rows, value [95% CI])."""
     from judgeloop.registry import list_versions
     from judgeloop.store import Workspace
 
-    table = Table(title="evaluators")
-    for col in ("evaluator", "status", "method", "accuracy", "kappa", "roc_auc", "created"):
+    table = Table(title="evaluators (held-out metrics: value [95% CI] on n rows)")
+    table.add_column("evaluator", no_wrap=True)
+    for col in ("status", "method"):
         table.add_column(col)
+    for col in ("n", "accuracy [95% CI]", "kappa [95% CI]", "roc_auc"):
+        table.add_column(col, no_wrap=True)  # a figure is never split from its interval
+    table.add_column("created")
     for v in list_versions(Workspace(db), name):
         m = v.metrics.get("heldout", v.metrics)
         style = "bold green" if v.status == "champion" else None
@@ -42,13 +58,15 @@ def list_command(
             v.ref,
             v.status,
             v.method or "-",
+            _n(m),
             _metric(m, "accuracy"),
             _metric(m, "kappa"),
-            _metric(m, "roc_auc"),
-            (v.created_at or "")[:19],
+            _metric(m, "roc_auc").split(" [")[0],
+            (v.created_at or "")[:10],
             style=style,
         )
-    out.print(table)
+    # piped output is not cut to 80 columns: every row keeps its figures with their intervals
+    (out if out.is_terminal else Console(width=160)).print(table)
 
 
 @evaluators_app.command("show")

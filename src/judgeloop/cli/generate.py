@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 out = Console()
 
@@ -40,15 +39,12 @@ def generate_command(
         system=system,
     )
     items = read_prompts(prompts, limit)
-    columns = (TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=out) as bar:
-        task = bar.add_task("generate", total=len(items))
-        from judgeloop.generation import done_ids
+    from judgeloop.generation import done_ids
+    from judgeloop.progress import reporting, track
 
-        bar.update(task, completed=len(done_ids(out_path) & {p.id for p in items}))
-        result = generate_responses(
-            model, items, out_path, config, on_progress=lambda n: bar.advance(task, n)
-        )
+    todo = len(items) - len(done_ids(out_path) & {p.id for p in items})
+    with reporting(), track("generating", todo, unit="prompts") as bar:
+        result = generate_responses(model, items, out_path, config, on_progress=bar.advance)
     out.print(f"{result['generated']} prompts answered, {result['skipped']} already in {out_path}")
 
 

@@ -32,9 +32,15 @@ llm_app = typer.Typer(
 # --- input: one small function, to be swapped for judgeloop.io -----------------------------------
 
 
-def read_sessions(path: Path) -> list[Session]:
-    """Sessions from a CSV or JSONL file with model_input, model_output and optional reference / id."""
-    from judgeloop.types import Session
+ID_COLUMNS = ("session_id", "id")  # as judgeloop.io.KNOWN_ID_COLS: import and evaluate use the same
+
+
+def read_sessions(path: Path, id_col: str | None = None) -> list[Session]:
+    """Sessions from a CSV or JSONL file with model_input, model_output and optional reference / output_b.
+
+    A session's id is its `id_col` (default: a `session_id` or `id` column) when the file has one, else
+    the content hash that `judgeloop import` and `evaluate` give it, so that verdicts join with them."""
+    from judgeloop.types import Session, content_hash
 
     if not path.is_file():
         raise InvalidInput("no such file", file=str(path), expected="a CSV or JSONL file")
@@ -52,13 +58,18 @@ def read_sessions(path: Path) -> list[Session]:
     else:
         raise InvalidInput("unknown file type", file=str(path), expected="a .csv or .jsonl file")
     sessions = []
+    first = rows[0] if rows and isinstance(rows[0], dict) else {}
+    if id_col is not None and id_col not in first:
+        raise InvalidInput("no such column", file=str(path), field=id_col, expected="the file's id column")
+    id_col = id_col or next((c for c in ID_COLUMNS if c in first), None)
     for n, row in enumerate(rows, start=1):
         if not isinstance(row, dict):
             raise InvalidInput("not an object", file=str(path), row=n, expected="a JSON object per line")
         for key in (INPUT_FIELD, OUTPUT_FIELD):
             if not isinstance(row.get(key), str | list) or not row.get(key):
                 raise InvalidInput("missing or empty", file=str(path), row=n, field=key, expected="a text")
-        sid = str(row["id"]) if row.get("id") not in (None, "") else str(n)
+        given = row.get(id_col) if id_col else None
+        sid = str(given) if given not in (None, "") else content_hash(row[INPUT_FIELD], row[OUTPUT_FIELD])
         reference, output_b = (_text_or_none(row.get(k)) for k in ("reference", "output_b"))
         sessions.append(
             Session(
@@ -79,8 +90,9 @@ def _text_or_none(value: Any) -> str | None:
 # --- judge ------------------------------------------------------------------------------------------
 
 
-def verdict_line(verdict: Verdict) -> dict[str, Any]:
+def verdict_line(verdict: Verdict, row: int | None = None) -> dict[str, Any]:
     return {
+        **({"row": row} if row is not None else {}),
         "id": verdict.session_id,
         **verdict.model_dump(
             include={
@@ -109,25 +121,25 @@ def _run(
     store: tuple[Any, str] | None = None,
 ) -> list[Verdict]:
     """Judge in chunks; each chunk's verdicts are written (file and/or store) before the next starts."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from judgeloop.progress import reporting, track
 
     verdicts: list[Verdict] = []
-    columns = (TextColumn("judging"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         fh = stack.enter_context(out_path.open("w", encoding="utf-8")) if out_path is not None else None
-        bar = stack.enter_context(Progress(*columns, console=err))
-        task = bar.add_task("judge", total=len(sessions))
+        stack.enter_context(reporting())
+        bar = stack.enter_context(track("judging", len(sessions), unit="rows"))
         for start in range(0, len(sessions), chunk):
             batch = judge.evaluate(sessions[start : start + chunk])
             if fh is not None:
-                fh.writelines(json.dumps(verdict_line(v), ensure_ascii=False) + "\n" for v in batch)
+                lines = (verdict_line(v, start + i + 1) for i, v in enumerate(batch))
+                fh.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
                 fh.flush()
             if store is not None:
                 store[0].add_verdicts(store[1], batch)
             verdicts += batch
-            bar.advance(task, len(batch))
+            bar.advance(len(batch))
     return verdicts
 
 
@@ -221,6 +233,9 @@ def judge_command(
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     concurrency: Annotated[int, typer.Option(help="Parallel calls to the model.")] = 4,
     limit: Annotated[int | None, typer.Option(help="Only the first N rows.")] = None,
+    id_col: Annotated[
+        str | None, typer.Option(help="FILE's id column (default: session_id or id; else a content hash).")
+    ] = None,
 ) -> None:
     """Grade sessions with an LLM judge: every row of FILE (verdicts to --out), or a project's sessions
     (verdicts into the store, errors included). Then: judgeloop agreement --evaluator NAME --project P."""
@@ -250,10 +265,11 @@ def judge_command(
         cache, store = StoreCache(ws), (ws, project)
     else:
         assert file is not None
-        sessions = read_sessions(file)[:limit] if limit else read_sessions(file)
+        sessions = read_sessions(file, id_col)
+        sessions = sessions[:limit] if limit else sessions
     runner = make_client(model, base_url, concurrency=concurrency, cache=cache)
     judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
-    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency) * 2, store=store)
+    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency), store=store)  # progress per round
     _summary(verdicts, runner, out_path or f"project {project!r} as evaluator {judge.name!r}")
     if pairwise:
         _bias_summary(verdicts, sessions)

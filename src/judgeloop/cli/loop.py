@@ -33,8 +33,9 @@ def monitor_command(
     since: Annotated[str | None, typer.Option(help="Start: 7d, 48h or an ISO date (default: all).")] = None,
     until: Annotated[str | None, typer.Option(help="End (exclusive): 7d, 48h or an ISO date.")] = None,
     time_axis: Annotated[
-        Literal["verdict", "session"], typer.Option("--time", help="Time of the verdict or of the session.")
-    ] = "verdict",
+        Literal["verdict", "session"],
+        typer.Option("--time", help="Windows by the session's own time (default) or the verdict's."),
+    ] = "session",
     test: Annotated[
         Literal["betabinomial", "binomial", "cusum", "fixed"],
         typer.Option(help="Spike test: CUSUM for sustained drops (default), a per-window test for spikes."),
@@ -174,18 +175,24 @@ def outliers_command(
     limit: Annotated[int, typer.Option(help="Rows per list.")] = 10,
     db: DbOption = None,
     as_json: JsonOption = False,
+    include_train: Annotated[
+        bool,
+        typer.Option("--include-train", help="Also compare with humans on sessions evaluators trained on."),
+    ] = False,
 ) -> None:
     """Sessions where evaluators disagree with each other or with humans; least confident verdicts."""
     from rich.table import Table
 
+    from judgeloop.heldout import describe
     from judgeloop.monitor import find_outliers
     from judgeloop.store import Workspace
 
-    found = find_outliers(Workspace(db), project, evaluator, limit=limit)
+    found = find_outliers(Workspace(db), project, evaluator, limit=limit, include_train=include_train)
     if as_json:
         _dump(found)
         return
-    lists = [("evaluators disagree", found["evaluators"]), ("evaluator vs humans", found["human"])]
+    vs_humans = f"evaluator vs humans, on {describe(found['human_rows'])} (evaluator, session pairs)"
+    lists = [("evaluators disagree", found["evaluators"]), (vs_humans, found["human"])]
     lists += [(f"least confident: {n}", rows) for n, rows in found["low_confidence"].items()]
     for title, rows in lists:
         table = Table("session", "strength", "detail", title=title, title_justify="left")

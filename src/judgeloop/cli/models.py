@@ -215,23 +215,26 @@ def train_command(
         name = name or str(project)
         out_dir = out_dir or Path("judgeloop-models") / name / _stamp()
     rule: float | str = float(threshold) if _is_number(threshold) else threshold
-    result = train_evaluator(
-        examples,
-        out_dir,
-        base_model=base_model,
-        method=method,
-        test_size=test_size,
-        seed=seed,
-        params=_params(method, epochs, lr, batch_size, freeze_layers),
-        threshold=rule,  # type: ignore[arg-type]
-        augment=augment,
-        progress=not as_json,
-        name=name,
-        stable_split=ws is not None,  # project models share held-out rows across retrains
-        onnx=onnx,
-        quantize=quantize,
-        memory=memory,
-    )
+    from judgeloop.progress import reporting
+
+    with reporting(not as_json):  # encoding / fine-tuning progress on stderr
+        result = train_evaluator(
+            examples,
+            out_dir,
+            base_model=base_model,
+            method=method,
+            test_size=test_size,
+            seed=seed,
+            params=_params(method, epochs, lr, batch_size, freeze_layers),
+            threshold=rule,  # type: ignore[arg-type]
+            augment=augment,
+            progress=not as_json,
+            name=name,
+            stable_split=ws is not None,  # project models share held-out rows across retrains
+            onnx=onnx,
+            quantize=quantize,
+            memory=memory,
+        )
     report: dict[str, Any] = {
         "out": str(result.out_dir),
         "method": result.method,
@@ -277,7 +280,7 @@ def _register(ws: Any, project: str, name: str, model_dir: Path, promote: bool) 
             status = "champion"
             lines.append(f"promoted {info.ref} to champion: {decision.get('reason', 'first version')}")
         except Conflict as exc:
-            lines.append(f"not promoted: {exc}")
+            lines.append(f"not promoted: {exc.with_override_hint('judgeloop evaluators promote --force')}")
     else:
         lines.append(f"champion is {champion.ref}; promote with: judgeloop evaluators promote {info.ref}")
     return {"evaluator": info.ref, "status": status, "registry": lines}
@@ -356,7 +359,10 @@ def _evaluate_file(
     label = label_col if _has_column(path, label_col) else None
     dataset = _read(path, input_col, output_col, label, id_col)
     pairs = [(r.session.model_input, r.session.model_output) for r in dataset.rows]
-    verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
+    from judgeloop.progress import reporting
+
+    with reporting():
+        verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
     lines, truth, pred = [], [], []
     for r, v in zip(dataset.rows, verdicts, strict=True):
         row = {
@@ -400,12 +406,15 @@ def _evaluate_project(evaluator: Any, project: str, db: str | None, batch_size: 
             if v.version == evaluator.version
         }
         sessions = [s for s in sessions if s.id not in done]
-    verdicts = evaluator.evaluate(
-        [(s.model_input, s.model_output) for s in sessions],
-        session_ids=[s.id for s in sessions],
-        batch_size=batch_size,
-        progress=True,
-    )
+    from judgeloop.progress import reporting
+
+    with reporting():
+        verdicts = evaluator.evaluate(
+            [(s.model_input, s.model_output) for s in sessions],
+            session_ids=[s.id for s in sessions],
+            batch_size=batch_size,
+            progress=True,
+        )
     ws.add_verdicts(project, verdicts)
     good = sum(v.label == 1 for v in verdicts)
     out.print(

@@ -40,8 +40,11 @@ def results_table(results: dict[str, Any]) -> Table:
     for name in ("method", "mean score [95% CI]", "pass rate", "ok/err", "agreement with humans"):
         table.add_column(name)
     for m in results["methods"]:
-        headline = (m.get("agreement") or {}).get("headline")
-        agree = f"{headline['metric']} {fmt_ci(headline)}" if headline else "-"
+        agreement = m.get("agreement") or {}
+        headline = agreement.get("headline")
+        agree = "-"
+        if headline:
+            agree = f"{headline['metric']} {fmt_ci(headline)} (n={agreement['n']}{_rows(agreement)})"
         table.add_row(
             m["name"], fmt_ci(m["score"]), fmt_ci(m.get("pass_rate")), f"{m['n_ok']}/{m['n_errors']}", agree
         )
@@ -49,6 +52,13 @@ def results_table(results: dict[str, Any]) -> Table:
     if human["n_labelled"]:
         table.caption = f"{human['n_labelled']} human labels, pass rate {fmt_ci(human['pass_rate'])}"
     return table
+
+
+def _rows(agreement: dict[str, Any]) -> str:
+    if agreement.get("rows") == "including training rows":
+        return f", incl. {agreement.get('training_rows_included', 0)} training rows"
+    k = agreement.get("training_rows_excluded") or 0
+    return f", held-out: {k} training rows left out" if k else ""
 
 
 def run_command(
@@ -89,6 +99,12 @@ def run_command(
     seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
     batch_size: Annotated[int, typer.Option(help="Prompts per generate() call.")] = 8,
     concurrency: Annotated[int, typer.Option(help="Parallel calls to the judge.")] = 4,
+    include_train: Annotated[
+        bool,
+        typer.Option(
+            "--include-train", help="Count the rows the learned evaluator trained on in its agreement."
+        ),
+    ] = False,
 ) -> None:
     """Generate responses from the model under test (resumable), evaluate them with every method that
     applies, side by side, and measure each method against the human labels where there are some."""
@@ -114,6 +130,7 @@ def run_command(
         evaluator=evaluator,
         project=project,
         db=db,
+        include_train=include_train,
     )
     with _tracker() as track:
         results = run_evaluation(opts, track)

@@ -116,12 +116,14 @@ class LearnedEvaluator:
             return np.zeros(0)
         if len(pairs) <= batch_size or not progress:
             logits = self.model.decision_function(pairs)
-        else:
-            from tqdm.auto import tqdm
+        else:  # batch by batch, so that the progress (judgeloop.progress) moves as rows are scored
+            from judgeloop.progress import track
 
             parts = []
-            for start in tqdm(range(0, len(pairs), batch_size * 4), desc="scoring", unit="batch"):
-                parts.append(self.model.decision_function(pairs[start : start + batch_size * 4]))
+            with track("scoring", len(pairs), unit="rows") as bar:
+                for start in range(0, len(pairs), batch_size):
+                    parts.append(self.model.decision_function(pairs[start : start + batch_size]))
+                    bar.advance(len(parts[-1]))
             logits = np.concatenate(parts)
         probability = sigmoid(np.asarray(logits, dtype=float) / self.temperature)
         if self.memory is not None:

@@ -8,8 +8,9 @@ One evaluator class per metric family, each with `name`, `version` and `evaluate
 - `ChrfEvaluator`: sentence chrF (sacrebleu), 0-100.
 - `EmbeddingSimilarityEvaluator`: cosine similarity of MiniLM sentence embeddings, -1-1.
 
-A session without a reference gets a verdict with status "error" and error "no reference"; it is never
-dropped, so verdicts line up one to one with the sessions.
+A session without a reference gets a verdict with status "abstain" (not applicable, the rule IFEval
+follows for a prompt without instructions) and error "no reference"; it is never dropped, so verdicts
+line up one to one with the sessions, and it is not counted as an error.
 """
 
 from __future__ import annotations
@@ -153,7 +154,8 @@ class ReferenceEvaluator(ABC):
         """Sub-metric values for each (output, reference) pair."""
 
     def evaluate(self, sessions: Sequence[Session]) -> list[Verdict]:
-        """One verdict per session, in order; sessions without a reference get status 'error'."""
+        """One verdict per session, in order; a session without a reference gets status 'abstain' (the
+        metric does not apply to it, as IFEval does not apply to a prompt without instructions)."""
         scored = [s for s in sessions if has_reference(s)]
         outputs, references = [s.model_output for s in scored], [str(s.reference) for s in scored]
         values = iter(self.score_pairs(outputs, references) if scored else [])
@@ -167,7 +169,7 @@ class ReferenceEvaluator(ABC):
             "params_hash": params_hash(self.params),
         }
         if scores is None:
-            return Verdict(**common, status="error", error=NO_REFERENCE)
+            return Verdict(**common, status="abstain", error=NO_REFERENCE)
         return Verdict(**common, score=scores[self.primary], scores=scores)
 
 

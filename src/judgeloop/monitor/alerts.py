@@ -105,7 +105,7 @@ def run_monitor(
     config: SpikeConfig | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    time_axis: TimeAxis = "verdict",
+    time_axis: TimeAxis = "session",
     store: bool = True,
 ) -> MonitorReport:
     """Series → per-window tests → one correction over every series in view → alerts (stored)."""

@@ -7,6 +7,9 @@ Strengths are in [0, 1] so that they can be compared and used as queue prioritie
 - evaluator vs humans: how confidently the evaluator was wrong, |2p - 1| (1 when it gave no
   probability);
 - low confidence: 1 - |p - t| / max(t, 1 - t) for threshold t (1 = exactly on the threshold).
+
+Evaluator-vs-human disagreements leave out the sessions each evaluator version trained on, unless
+`include_train` (judgeloop.heldout); the result says which rows it used.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from judgeloop.heldout import held_out, load_training_sets, rows_note
 from judgeloop.monitor.queries import VerdictRecord, latest_verdicts
 from judgeloop.store import Workspace, human_labels
 
@@ -117,18 +121,33 @@ def low_confidence(per_session: dict[str, VerdictRecord], limit: int | None = No
 
 
 def find_outliers(
-    ws: Workspace, project: str, evaluator: str | None = None, limit: int = 20
+    ws: Workspace, project: str, evaluator: str | None = None, limit: int = 20, *, include_train: bool = False
 ) -> dict[str, Any]:
-    """Both kinds of disagreement and the lowest-confidence verdicts of `evaluator` (or of each one)."""
+    """Both kinds of disagreement and the lowest-confidence verdicts of `evaluator` (or of each one).
+    Disagreements with the humans are sought on the sessions each evaluator did not train on, unless
+    `include_train`."""
     latest = latest_verdicts(ws, project)
     focus = evaluator.partition("@")[0] if evaluator else None
     human = human_labels(ws.labels(project))
     between = sorted(evaluator_disagreements(latest, focus).values(), key=lambda o: -o.strength)
-    with_humans = sorted(human_disagreements(latest, human, focus).values(), key=lambda o: -o.strength)
+    sets = load_training_sets(ws)
+    vs_human: dict[str, dict[str, VerdictRecord]] = {}
+    trained: set[tuple[str, str]] = set()
+    for name, per in latest.items():
+        vs_human[name], ids = held_out(per, sets, include_train)
+        trained |= {(name, sid) for sid in ids if sid in human and (focus is None or name == focus)}
+    with_humans = sorted(human_disagreements(vs_human, human, focus).values(), key=lambda o: -o.strength)
+    compared = {
+        (n, sid)
+        for n, per in vs_human.items()
+        for sid in per
+        if sid in human and (focus is None or n == focus)
+    }
     names = [focus] if focus else sorted(latest)
     unsure = {n: low_confidence(latest.get(n, {}), limit) for n in names}
     return {
         "evaluators": [o.as_dict() for o in between[:limit]],
         "human": [o.as_dict() for o in with_humans[:limit]],
+        "human_rows": rows_note(len(compared), len(trained), include_train),
         "low_confidence": {n: [o.as_dict() for o in rows] for n, rows in unsure.items()},
     }

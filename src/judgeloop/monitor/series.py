@@ -196,7 +196,7 @@ def time_series(
     group_by: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    time_axis: TimeAxis = "verdict",
+    time_axis: TimeAxis = "session",
 ) -> list[Series]:
     """Pass-rate and mean-score series of the project's stored verdicts (see the module docstring)."""
     check_choices(bucket, group_by)

@@ -18,6 +18,7 @@ from typing import Any
 
 from judgeloop import stats
 from judgeloop.errors import InvalidInput
+from judgeloop.heldout import HELD_OUT, INCLUDING_TRAIN, TrainingSets, held_out, load_training_sets, rows_note
 from judgeloop.store import Workspace
 from judgeloop.store.labels import (
     ADJUDICATION,
@@ -123,17 +124,29 @@ def _latest_verdicts(verdicts: Sequence[Verdict]) -> dict[str, dict[str, Verdict
 
 
 def evaluator_vs_human(
-    verdicts: Sequence[Verdict], humans: dict[str, bool], n_resamples: int = 500
+    verdicts: Sequence[Verdict],
+    humans: dict[str, bool],
+    n_resamples: int = 500,
+    *,
+    training: TrainingSets | None = None,
+    include_train: bool = False,
 ) -> list[dict[str, Any]]:
-    """Each evaluator version's verdicts against the human consensus of the sessions both judged."""
+    """Each evaluator version's verdicts against the human consensus of the sessions both judged and the
+    version did not train on (`training`; all of them with `include_train`)."""
     out = []
-    for name, latest in sorted(_latest_verdicts(verdicts).items()):
+    for name, every in sorted(_latest_verdicts(verdicts).items()):
+        latest, trained = held_out(every, training or TrainingSets(), include_train)
         shared = [sid for sid in latest if sid in humans]
         errors = sum(1 for sid in shared if latest[sid].status != "ok")
         usable = [sid for sid in shared if latest[sid].status == "ok" and latest[sid].label is not None]
         human = [int(humans[sid]) for sid in usable]
         pred = [int(latest[sid].label or 0) for sid in usable]
-        row: dict[str, Any] = {"evaluator": name, "compared": len(shared), "errors": errors, "n": len(usable)}
+        row: dict[str, Any] = {
+            **rows_note(len(usable), len(trained & humans.keys()), include_train),
+            "evaluator": name,
+            "compared": len(shared),
+            "errors": errors,
+        }
         if usable:
             row["accuracy"] = _estimate(stats.bootstrap(stats.accuracy, human, pred, n_resamples=n_resamples))
             row["kappa"] = _estimate(stats.bootstrap(stats.cohen_kappa, human, pred, n_resamples=n_resamples))
@@ -171,6 +184,7 @@ def agreement_report(
     queue_id: int | None = None,
     n_resamples: int = 500,
     limit: int = 200,
+    include_train: bool = False,
 ) -> dict[str, Any]:
     """The agreement page: reviewers, inter-annotator agreement by kind, evaluators vs humans,
     and the disagreements that wait for adjudication (at most `limit` of them, with previews)."""
@@ -191,7 +205,14 @@ def agreement_report(
         "binary": rater_agreement(_units(by_session, "binary")),
         "pairwise": rater_agreement(_units(by_session, "pairwise")),
         "likert": _likert(by_session),
-        "evaluators": evaluator_vs_human(ws.verdicts(project), humans, n_resamples),
+        "evaluators": evaluator_vs_human(
+            ws.verdicts(project),
+            humans,
+            n_resamples,
+            training=load_training_sets(ws),
+            include_train=include_train,
+        ),
+        "evaluator_rows": INCLUDING_TRAIN if include_train else HELD_OUT,
         "disagreement_count": len(disagreements),
         "disagreements": _previews(ws, project, disagreements, limit),
     }

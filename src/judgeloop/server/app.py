@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -72,7 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
-        return _error(409, str(exc))
+        return _error(409, exc.with_override_hint('send "force": true'))
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
@@ -126,4 +126,17 @@ def create_app(
     from judgeloop.server import routes
 
     routes.include_all(app)
+    _document_request_bodies(app)
     return app
+
+
+def _document_request_bodies(app: FastAPI) -> None:
+    """openapi.json also describes the bodies that routes parse themselves (one object or a list)."""
+    from judgeloop.server.schemas import REQUEST_MODELS, add_request_schemas
+
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return add_request_schemas(build(), REQUEST_MODELS)
+
+    app.openapi = openapi  # type: ignore[method-assign]

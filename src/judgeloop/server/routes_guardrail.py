@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, FastAPI
 from judgeloop.server import guardrail, runtime
 from judgeloop.server.app import require_role
 from judgeloop.server.runtime import AsyncPrincipal, AsyncWorkspaceDep, RuntimeDep
-from judgeloop.server.schemas import EvaluateIn, EvaluateOut, parse_items
+from judgeloop.server.schemas import EvaluateIn, EvaluateOut, one_or_many, parse_items
 
 router = APIRouter(prefix="/v1", tags=["guardrail"])
 
@@ -20,7 +20,7 @@ def setup(app: FastAPI) -> None:
     runtime.install(app)
 
 
-@router.post("/evaluate", response_model=None)
+@router.post("/evaluate", response_model=None, openapi_extra=one_or_many(EvaluateIn))
 async def evaluate(
     payload: Annotated[Any, Body(examples=[_EXAMPLE, [_EXAMPLE]])],
     principal: AsyncPrincipal,

@@ -114,12 +114,17 @@ def undo(queue_id: int, principal: CurrentPrincipal, ws: WorkspaceDep) -> Undone
 
 @router.get("/projects/{project}/agreement")
 def project_agreement(
-    project: str, principal: CurrentPrincipal, ws: WorkspaceDep, queue_id: int | None = None
+    project: str,
+    principal: CurrentPrincipal,
+    ws: WorkspaceDep,
+    queue_id: int | None = None,
+    include_train: bool = False,
 ) -> dict[str, Any]:
     """Inter-annotator agreement (kappa per pair, Krippendorff's alpha, percent agreement), reviewer
-    counts and speed, evaluators vs the human consensus (bootstrap 95% CIs), and disagreements."""
+    counts and speed, evaluators vs the human consensus (bootstrap 95% CIs) on the sessions each
+    evaluator did not train on (`?include_train=true` counts those too), and disagreements."""
     _own_project(principal, project)
-    return agreement.agreement_report(ws, project, queue_id=queue_id)
+    return agreement.agreement_report(ws, project, queue_id=queue_id, include_train=include_train)
 
 
 @router.post("/projects/{project}/adjudications", status_code=201)

@@ -140,10 +140,15 @@ def _triple(est: dict[str, Any] | None) -> tuple[float | None, float | None, flo
 
 @router.get("/projects/{project}/agreement", response_class=HTMLResponse)
 def agreement_page(
-    project: str, request: Request, session: PageSession, ws: WorkspaceDep, queue_id: int | None = None
+    project: str,
+    request: Request,
+    session: PageSession,
+    ws: WorkspaceDep,
+    queue_id: int | None = None,
+    include_train: bool = False,
 ) -> Response:
     member = _member(request, session, project)
-    report = agreement.agreement_report(ws, project, queue_id=queue_id)
+    report = agreement.agreement_report(ws, project, queue_id=queue_id, include_train=include_train)
     project_queues = [q for q, _ in queues.list_queues(ws, project)]
     return render(
         request,
@@ -155,6 +160,7 @@ def agreement_page(
         charts=_charts(report),
         queues=project_queues,
         queue_id=queue_id,
+        include_train=include_train,
     )
 
 

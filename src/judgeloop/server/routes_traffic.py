@@ -10,19 +10,23 @@ from fastapi import APIRouter, Body, FastAPI
 from judgeloop.server import runtime, services
 from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.server.runtime import RuntimeDep
-from judgeloop.server.schemas import LabelIn, SessionIn, SessionsLogged, parse_items
+from judgeloop.server.schemas import LabelIn, SessionIn, SessionsLogged, one_or_many, parse_items
 from judgeloop.types import Label
 
 router = APIRouter(prefix="/v1", tags=["traffic"])
 
-_EXAMPLE = {"id": "req-123", "model_input": "Where is my order?", "model_output": "It ships tomorrow."}
+_EXAMPLE = {
+    "session_id": "req-123",
+    "model_input": "Where is my order?",
+    "model_output": "It ships tomorrow.",
+}
 
 
 def setup(app: FastAPI) -> None:
     runtime.install(app)
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, openapi_extra=one_or_many(SessionIn))
 def log_sessions(
     payload: Annotated[Any, Body(examples=[_EXAMPLE, [_EXAMPLE]])],
     principal: CurrentPrincipal,

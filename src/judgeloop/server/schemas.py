@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from judgeloop.errors import InvalidInput
@@ -89,22 +91,48 @@ class EvaluateOut(BaseModel):
 
 
 class SessionIn(_Text):
-    """A production session to log (its project is the token's)."""
+    """A production session to log (its project is the token's). Its id is `session_id`, as in
+    /v1/evaluate and /v1/labels; `id` is accepted as an alias."""
 
-    id: str | None = Field(default=None, max_length=200)
+    session_id: str | None = Field(default=None, max_length=200, description="id to store the session under")
+    id: str | None = Field(default=None, max_length=200, description="alias of session_id")
     output_b: str | None = None
     reference: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = Field(
+        default=None,
+        description="when the session happened (default: now): ISO 8601 or epoch seconds/milliseconds; "
+        "a time without a timezone is UTC",
+    )
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _created_at(cls, value: Any) -> datetime | None:
+        from judgeloop.timestamps import EXPECTED, parse_timestamp
+
+        try:
+            return None if value is None else parse_timestamp(value)
+        except InvalidInput as exc:  # a ValueError, so that the item's row is named
+            raise ValueError(f"{exc.message} (expected {EXPECTED})") from None
 
     @field_validator("output_b", "reference")
     @classmethod
     def _optional_text(cls, value: str | None, info: ValidationInfo) -> str | None:
         return None if value is None else _check_length(value, info)
 
+    @model_validator(mode="after")
+    def _one_id(self) -> SessionIn:
+        if self.id is not None and self.session_id is not None and self.id != self.session_id:
+            raise ValueError("session_id and its alias id differ; send one of them")
+        self.session_id = self.session_id if self.session_id is not None else self.id
+        self.id = self.session_id
+        return self
+
 
 class SessionLogged(BaseModel):
-    id: str
+    session_id: str
+    id: str = Field(description="the same as session_id (kept for older clients)")
     sampled: bool
 
 
@@ -159,6 +187,29 @@ class PromoteIn(BaseModel):
 
 M = TypeVar("M", bound=BaseModel)
 
+# Bodies that take one object or a list are parsed by `parse_items` (for row-numbered errors and the
+# server's length limits), so FastAPI cannot see their models: `one_or_many` documents them and
+# `add_request_schemas` puts the models in openapi.json's components.
+_REF = "#/components/schemas/{model}"
+
+
+def one_or_many(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for a route whose body is `model` or a list of them."""
+    ref = {"$ref": _REF.format(model=model.__name__)}
+    schema = {"anyOf": [ref, {"type": "array", "items": ref}]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def add_request_schemas(openapi: dict[str, Any], models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """Add `models` (and the models they use) to `openapi["components"]["schemas"]`."""
+    components = openapi.setdefault("components", {}).setdefault("schemas", {})
+    for model in models:
+        schema = model.model_json_schema(ref_template=_REF)
+        for name, definition in schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault(model.__name__, schema)
+    return openapi
+
 
 def parse_items(payload: Any, model: type[M], *, max_items: int, max_chars: int) -> tuple[list[M], bool]:
     """One object or a list of them -> (items, was_list); the first problem raises InvalidInput."""
@@ -191,7 +242,10 @@ def _invalid(exc: ValidationError, many: bool) -> InvalidInput:
     return InvalidInput(message, row=row if isinstance(row, int) else None, field=field)
 
 
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (EvaluateIn, SessionIn)
+
 __all__ = [
+    "REQUEST_MODELS",
     "EvaluateIn",
     "EvaluateOut",
     "LabelIn",
@@ -199,5 +253,7 @@ __all__ = [
     "SessionIn",
     "SessionsLogged",
     "SettingsIn",
+    "add_request_schemas",
+    "one_or_many",
     "parse_items",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from judgeloop import registry
-from judgeloop.errors import Forbidden, InvalidInput, NotFound
+from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from judgeloop.server import catalog
 from judgeloop.server.auth import Principal, hash_token
 from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope, Scope
@@ -44,13 +44,14 @@ def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[Se
         scope.project,
         [
             Session(
-                id=s.id,
+                id=s.session_id,
                 model_input=s.model_input,
                 model_output=s.model_output,
                 output_b=s.output_b,
                 reference=s.reference,
                 metadata=s.metadata,
                 source=s.source or "api:sessions",
+                created_at=s.created_at,
             )
             for s in items
         ],
@@ -63,7 +64,10 @@ def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[Se
         stored=len(stored),
         sampled=len(chosen),
         queued=queued,
-        sessions=[SessionLogged(id=s.id or "", sampled=f) for s, f in zip(stored, flags, strict=True)],
+        sessions=[
+            SessionLogged(session_id=s.id or "", id=s.id or "", sampled=f)
+            for s, f in zip(stored, flags, strict=True)
+        ],
     )
 
 
@@ -139,9 +143,23 @@ def _own_project(scope: ProjectScope, project: str) -> None:
         raise NotFound(f"no project {project!r} for this token")
 
 
+SETTING_DEFAULTS: dict[str, Any] = {SAMPLE_RATE: 0.0, DEFAULT_EVALUATOR: None, "failure_tags": []}
+
+
+def settings_in_effect(ws: Workspace, scope: ProjectScope, project: str) -> dict[str, Any]:
+    """The stored settings over their defaults, plus `evaluator_in_effect`: the evaluator a request that
+    names none gets (the default setting, else the only champion; null when there is none to pick)."""
+    settings = {**SETTING_DEFAULTS, **ws.project_settings(project)}
+    try:
+        settings["evaluator_in_effect"] = catalog.default_ref(ws, scope)
+    except (NotFound, Conflict):
+        settings["evaluator_in_effect"] = None
+    return settings
+
+
 def project_settings(ws: Workspace, scope: ProjectScope, project: str) -> dict[str, Any]:
     _own_project(scope, project)
-    return ws.project_settings(project)
+    return settings_in_effect(ws, scope, project)
 
 
 def update_settings(
@@ -151,9 +169,9 @@ def update_settings(
     changes = {k: getattr(body, k) for k in body.model_fields_set}
     if changes.get(DEFAULT_EVALUATOR):
         catalog.check_ref(ws, scope, changes[DEFAULT_EVALUATOR])
-    settings = ws.update_project_settings(project, **changes)
+    ws.update_project_settings(project, **changes)
     rt.cache.invalidate()
-    return settings
+    return settings_in_effect(ws, scope, project)
 
 
 def promote(rt: Runtime, ws: Workspace, scope: ProjectScope, name: str, body: PromoteIn) -> dict[str, Any]:

@@ -78,7 +78,12 @@ def _agreement(method: dict[str, Any]) -> dict[str, Any] | None:
     agreement = method.get("agreement")
     if not agreement:
         return None
-    out: dict[str, Any] = {"n": agreement["n"], "n_labelled": agreement["n_labelled"]}
+    out: dict[str, Any] = {
+        "n": agreement["n"],
+        "n_labelled": agreement["n_labelled"],
+        "rows": agreement.get("rows", "held-out"),
+        "training_rows": agreement.get("training_rows_excluded", agreement.get("training_rows_included", 0)),
+    }
     binary, scale = agreement.get("binary"), agreement.get("scale")
     if binary:
         out.update(accuracy=binary["accuracy"], kappa=binary["kappa"], f1=binary["f1"])

@@ -93,7 +93,7 @@ def _methods_table(report: dict[str, Any]) -> str:
         agree = "no human labels"
         if agreement and agreement.get("headline"):
             h = agreement["headline"]
-            agree = f"{escape(h['metric'])} {fmt_ci(h)} (n={agreement['n']})"
+            agree = f"{escape(h['metric'])} {fmt_ci(h)} (n={agreement['n']}{_rows_label(agreement)})"
             if agreement.get("accuracy"):
                 agree += f"<br>accuracy {fmt_ci(agreement['accuracy'])}"
             if agreement.get("spearman") and h["metric"] != "spearman":
@@ -152,3 +152,11 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h2>Worst cases to read</h2><p class=muted>The lowest-scored rows of each method.</p>{worst}"
         "</body></html>\n"
     )
+
+
+def _rows_label(agreement: dict[str, Any]) -> str:
+    """', held-out (12 training rows left out)' or ', including 12 training rows'; '' when none trained."""
+    k = agreement.get("training_rows") or 0
+    if agreement.get("rows") == "including training rows":
+        return f", including {k} training rows"
+    return f", held-out ({k} training rows left out)" if k else ""

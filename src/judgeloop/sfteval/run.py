@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from judgeloop.errors import InvalidInput
-from judgeloop.evaluators.reference import NO_REFERENCE
 from judgeloop.generation import GenerationConfig, PromptItem, generate_responses, read_prompts
 from judgeloop.io import atomic_write_text
 from judgeloop.sfteval import rows as run_rows
@@ -64,6 +63,7 @@ class RunOptions:
     project: str | None = None
     db: str | None = None
     n_resamples: int = 1000
+    include_train: bool = False
 
 
 @dataclass
@@ -168,7 +168,7 @@ def _with_project(
 
 def _applies(verdict: Verdict) -> bool:
     """False for the rows a method does not apply to (no IFEval instructions, no reference)."""
-    return verdict.status != "abstain" and verdict.error != NO_REFERENCE
+    return verdict.status != "abstain"
 
 
 def run_evaluation(opts: RunOptions, track: Track = no_track) -> dict[str, Any]:
@@ -200,12 +200,30 @@ def run_evaluation(opts: RunOptions, track: Track = no_track) -> dict[str, Any]:
             "seconds": round(time.time() - started, 1),
         },
         "human": human_summary(human, sources, opts.n_resamples),
-        "methods": [summarize_method(m, ids, human, opts.n_resamples) for m in methods],
+        "methods": [
+            summarize_method(
+                m,
+                ids,
+                human,
+                opts.n_resamples,
+                trained=_trained_rows(m, prep, rows),
+                include_train=opts.include_train,
+            )
+            for m in methods
+        ],
         "rows": [_row_record(r, h) for r, h in zip(rows, human, strict=True)],
     }
     results = clean(results)
     atomic_write_text(opts.out_dir / RESULTS_FILE, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     return results
+
+
+def _trained_rows(method: Method, prep: _Prepared, rows: list[run_rows.RunRow]) -> frozenset[int]:
+    """Indexes of the rows the run's learned evaluator trained on (its model folder's `train_ids`)."""
+    if method.kind != "learned" or prep.evaluator is None:
+        return frozenset()
+    train_ids = {str(i) for i in (getattr(prep.evaluator, "config", {}) or {}).get("train_ids") or []}
+    return frozenset(i for i, r in enumerate(rows) if r.session_id in train_ids)
 
 
 def _row_record(row: run_rows.RunRow, human: int | None) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Per-method figures of a run: the mean score and pass rate with bootstrap 95% CIs, the rows, and the
 agreement with human labels (accuracy, F1 and Cohen's kappa for a pass/fail decision, Spearman, Kendall
-and Pearson for a score), on the rows that have both a human label and an ok verdict."""
+and Pearson for a score), on the rows that have both a human label and an ok verdict and that the method
+did not train on (a learned evaluator's training rows count only with `include_train`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop import stats
+from judgeloop.heldout import rows_note
 from judgeloop.sfteval.methods import Method
 from judgeloop.types import Verdict
 
@@ -44,13 +46,28 @@ def _row(row_id: str, v: Verdict) -> dict[str, Any]:
     }
 
 
-def agreement(method: Method, human: Sequence[int | None], n_resamples: int = 1000) -> dict[str, Any] | None:
-    """The method against the humans on the rows both judged; None when no row has a human label."""
+def agreement(
+    method: Method,
+    human: Sequence[int | None],
+    n_resamples: int = 1000,
+    *,
+    trained: frozenset[int] = frozenset(),
+    include_train: bool = False,
+) -> dict[str, Any] | None:
+    """The method against the humans on the rows both judged, leaving out the rows (indexes in
+    `trained`) a learned evaluator trained on unless `include_train`; None when no row has a human label."""
     labelled = [i for i, h in enumerate(human) if h is not None]
     if not labelled:
         return None
+    in_train = [i for i in labelled if i in trained]
+    if not include_train:
+        labelled = [i for i in labelled if i not in trained]
     ok = [i for i in labelled if method.verdicts[i].status == "ok"]
-    out: dict[str, Any] = {"n_labelled": len(labelled), "n": len(ok), "n_unscored": len(labelled) - len(ok)}
+    out: dict[str, Any] = {
+        **rows_note(len(ok), len(in_train), include_train),
+        "n_labelled": len(labelled),
+        "n_unscored": len(labelled) - len(ok),
+    }
     h = [int(human[i] or 0) for i in ok]
     with_label = [i for i in ok if method.verdicts[i].label is not None]
     if method.binary and with_label:
@@ -73,7 +90,13 @@ def agreement(method: Method, human: Sequence[int | None], n_resamples: int = 10
 
 
 def summarize_method(
-    method: Method, row_ids: Sequence[str], human: Sequence[int | None], n_resamples: int = 1000
+    method: Method,
+    row_ids: Sequence[str],
+    human: Sequence[int | None],
+    n_resamples: int = 1000,
+    *,
+    trained: frozenset[int] = frozenset(),
+    include_train: bool = False,
 ) -> dict[str, Any]:
     ok = [v for v in method.verdicts if v.status == "ok"]
     scores = [float(v.score) for v in ok if v.score is not None]
@@ -96,7 +119,7 @@ def summarize_method(
                 if method.binary and labels
                 else None
             ),
-            "agreement": agreement(method, human, n_resamples),
+            "agreement": agreement(method, human, n_resamples, trained=trained, include_train=include_train),
             "extra": method.extra,
             "rows": [_row(rid, v) for rid, v in zip(row_ids, method.verdicts, strict=True)],
         }

@@ -24,6 +24,17 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def missing_sqlite_file(url: str | None = None) -> Path | None:
+    """The SQLite file that `url` (resolved as `resolve_url` does) names, when it does not exist: a
+    read-only caller can then say so instead of creating an empty workspace. None for PostgreSQL, an
+    in-memory database or a file that exists."""
+    resolved = resolve_url(url)
+    if not resolved.startswith("sqlite") or resolved in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    path = Path(resolved.split(":///", 1)[1].split("?", 1)[0])
+    return None if path.exists() else path
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

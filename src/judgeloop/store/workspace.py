@@ -277,6 +277,7 @@ class Workspace:
                         meta=s.metadata,
                         source=s.source,
                         content_hash=digest,
+                        **({"created_at": s.created_at} if s.created_at is not None else {}),  # its own time
                     )
                     db.add(found)
                     db.flush()

@@ -162,13 +162,17 @@ class EmbeddingHead(PairClassifier):
     def _encode(self, texts: list[ModelInput]) -> list[np.ndarray]:
         if not texts:
             return []
+        from judgeloop.progress import track
+
         rows = self.pair_encoder_.encode_texts(texts)
         result: list[np.ndarray] = [np.empty(0)] * len(rows)
-        for batch in sorted_batches([len(r) for r in rows], self.batch_size):
-            arrays = self.pair_encoder_.collate([rows[i] for i in batch])
-            vectors = _mean_pool(self._hidden(arrays), arrays["attention_mask"])
-            for j, i in enumerate(batch):
-                result[i] = vectors[j]
+        with track("encoding", len(rows), unit="texts") as bar:  # shown when the CLI reports progress
+            for batch in sorted_batches([len(r) for r in rows], self.batch_size):
+                arrays = self.pair_encoder_.collate([rows[i] for i in batch])
+                vectors = _mean_pool(self._hidden(arrays), arrays["attention_mask"])
+                for j, i in enumerate(batch):
+                    result[i] = vectors[j]
+                bar.advance(len(batch))
         return result
 
     def _hidden(self, arrays: dict[str, np.ndarray]) -> np.ndarray:

@@ -202,27 +202,41 @@ class FineTune(PairClassifier):
     def _train(
         self, rows: list[Encoded], labels: np.ndarray, val_rows: list[Encoded], val_labels: np.ndarray
     ) -> list[dict[str, float]]:
-        import torch
-        from tqdm.auto import tqdm
+        from judgeloop.progress import track
 
-        rng = random.Random(self.seed)
         steps_per_epoch = math.ceil(len(rows) / self.batch_size)
         optimizer, scheduler = self._optimizer(steps_per_epoch * self.epochs)
+        shown = None if self.progress else False  # None: as the caller's judgeloop.progress.reporting says
+        with track("fine-tuning", steps_per_epoch * self.epochs, unit="steps", enabled=shown) as bar:
+            return self._epochs(
+                rows, labels, val_rows, val_labels, bar, steps_per_epoch, optimizer, scheduler
+            )
+
+    def _epochs(
+        self,
+        rows: list[Encoded],
+        labels: np.ndarray,
+        val_rows: list[Encoded],
+        val_labels: np.ndarray,
+        bar: Any,
+        steps_per_epoch: int,
+        optimizer: Any,
+        scheduler: Any,
+    ) -> list[dict[str, float]]:
+        import torch
+
+        rng = random.Random(self.seed)
         lengths = [len(r) for r in rows]
         target = torch.as_tensor(labels, dtype=torch.long)
         history: list[dict[str, float]] = []
         best: tuple[tuple[float, float], dict[str, Any]] | None = None
-        bar = tqdm(
-            total=steps_per_epoch * self.epochs, desc="fine-tuning", disable=not self.progress, unit="step"
-        )
         for epoch in range(self.epochs):
             self.model_.train()
             total = 0.0
             for batch in length_grouped_batches(lengths, self.batch_size, rng):
                 loss = self._step(rows, batch, target, optimizer, scheduler)
                 total += loss
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}")
+                bar.advance(1)
             record = {"epoch": epoch + 1, "train_loss": total / steps_per_epoch}
             if len(val_rows):
                 record.update(self._validate(val_rows, val_labels))
@@ -231,7 +245,6 @@ class FineTune(PairClassifier):
             history.append(record)
             if best is not None and _stalled(history, self.patience):
                 break
-        bar.close()
         if best is not None:
             self.model_.load_state_dict(best[1])
         return history
