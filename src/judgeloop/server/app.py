@@ -113,15 +113,20 @@ def create_app(
         for hook in getattr(app.state, "shutdown_hooks", []):
             hook()
 
+    settings = settings or ServeSettings()
+    docs = settings.docs_enabled  # JUDGELOOP_API_DOCS, off by default when JUDGELOOP_ENV=production
     app = FastAPI(
         title="judgeloop",
         version="0.1.0",
         lifespan=lifespan,
         description="Guardrail and evaluation API, human review, and monitoring for LLM outputs.",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.workspace = workspace or Workspace(db)
     app.state.shutdown_hooks = []
-    app.state.serve_settings = settings or ServeSettings()
+    app.state.serve_settings = settings
     install_error_handlers(app)
     from judgeloop.server import routes
 

@@ -33,6 +33,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    readonly = conn.get_execution_options().get("judgeloop_readonly")
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = resolve_url(url)
     if url.startswith("sqlite"):
@@ -43,8 +48,9 @@ def make_engine(url: str | None = None) -> Engine:
             poolclass=None if memory else NullPool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing; readers
+        # (Workspace.reader, execution option `judgeloop_readonly`) begin deferred and take no lock.
+        event.listen(engine, "begin", _sqlite_begin)
         engine.dialect._judgeloop_sqlite = True  # type: ignore[attr-defined]
         # let SQLAlchemy not emit its own BEGIN (pysqlite's implicit transactions are off)
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))

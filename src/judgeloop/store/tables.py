@@ -173,6 +173,36 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(500), nullable=True)
     role: Mapped[str] = mapped_column(String(20), default="reviewer")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped by sign-out, password change and removal from a project: ends every browser session.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginThrottleRow(Base):
+    """Consecutive failed sign-ins per account (`account:NAME`) and per address (`address:IP`)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRow(Base):
+    """The first response to a write sent with an `Idempotency-Key`, replayed to retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("scope", "route", "key", name="uq_idempotency_scope_route_key"),
+        Index("ix_idempotency_created", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))
+    route: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MembershipRow(Base):

@@ -128,6 +128,15 @@ class Workspace:
         with DB(self.engine, expire_on_commit=False) as db, db.begin():
             yield db
 
+    @contextmanager
+    def reader(self) -> Iterator[DB]:
+        """A read-only unit of work: on SQLite it takes no write lock (a deferred BEGIN under WAL), so
+        reads go on while an import or another writer holds the lock. Never commits."""
+        with self.engine.connect() as conn:
+            conn.execution_options(judgeloop_readonly=True)
+            with DB(bind=conn, expire_on_commit=False) as db:  # closing rolls back
+                yield db
+
     # --- projects ---------------------------------------------------------------------------
 
     def project_id(self, db: DB, name: str, *, create: bool = False) -> int:
