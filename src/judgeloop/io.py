@@ -19,12 +19,15 @@ from typing import Any
 
 from judgeloop.errors import InvalidInput
 from judgeloop.types import Label, Session, content_hash
+from judgeloop.values import check_label, check_session
 
 MAX_CELL_CHARS = 1_000_000
 TRUE_WORDS = {"1", "1.0", "true", "t", "yes", "y", "good", "pass", "passed", "ok", "correct"}
 FALSE_WORDS = {"0", "0.0", "false", "f", "no", "n", "bad", "fail", "failed", "incorrect"}
 LABEL_EXPECTED = "1/0, true/false, yes/no, good/bad, pass/fail, or a blank cell"
 KNOWN_ID_COLS = ("session_id", "id")
+# OWASP CSV injection: a cell starting with one of these runs as a formula in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 SOURCE_INPUT_KEY = "_source_input"
 
 
@@ -80,6 +83,7 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     if not reader.fieldnames:
         raise InvalidInput("the file is empty", file=str(path), expected="a header row and data rows")
+    reader.fieldnames = [restore_cell(name) for name in reader.fieldnames]
     try:
         for record in reader:
             if None in record:
@@ -90,7 +94,7 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
                     row=reader.line_num - 1,
                     expected="one cell per header column (quote cells that contain commas)",
                 )
-            yield record
+            yield {k: restore_cell(v) if isinstance(v, str) else v for k, v in record.items()}
     except csv.Error as exc:
         raise InvalidInput(f"malformed CSV: {exc}", file=str(path), row=reader.line_num - 1) from None
 
@@ -379,6 +383,9 @@ def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer
             failure_tags=_parse_tags(record.get(cols.tags)),
             comment=None if _blank(record.get(cols.comment)) else str(record.get(cols.comment)),
         )
+    check_session(session, file=file, row=row)
+    if label is not None:
+        check_label(label, file=file, row=row)
     return ImportedRow(row=row, session=session, label=label)
 
 
@@ -405,9 +412,9 @@ def write_records(
     if suffix in (".csv", ".tsv"):
         sep = "\t" if suffix == ".tsv" else ","
         with tmp.open("w", encoding="utf-8", newline="") as fh:
-            fh.write(sep.join(_quote(c, sep) for c in cols) + "\n")
+            fh.write(sep.join(_quote(neutralise_cell(c), sep) for c in cols) + "\n")
             for r in records:
-                fh.write(sep.join(_quote(str(_csv_cell(r.get(k))), sep) for k in cols) + "\n")
+                fh.write(sep.join(_quote(_csv_text(r.get(k)), sep) for k in cols) + "\n")
     elif suffix in (".jsonl", ".ndjson"):
         with tmp.open("w", encoding="utf-8") as fh:
             for r in records:
@@ -432,11 +439,29 @@ def write_records(
     tmp.replace(p)
 
 
+def neutralise_cell(text: str) -> str:
+    """A text cell as CSV export writes it: one that a spreadsheet would run as a formula (starts with
+    = + - @ tab or CR) gets a leading apostrophe (OWASP CSV-injection guidance); so does one that
+    already starts with an apostrophe, so that `restore_cell` gives back the exact text."""
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
+
+
+def restore_cell(text: str) -> str:
+    """Undo `neutralise_cell` (CSV import): an apostrophe before = + - @ tab CR or ' is dropped."""
+    return text[1:] if text.startswith("'") and text[1:2] and text[1] in "=+-@\t\r'" else text
+
+
 def _quote(cell: str, sep: str) -> str:
     """RFC 4180 quoting (the csv module leaves a lone \\r unquoted when lines end in \\n)."""
     if any(ch in cell for ch in (sep, '"', "\n", "\r")):
         return '"' + cell.replace('"', '""') + '"'
     return cell
+
+
+def _csv_text(value: Any) -> str:
+    """Text cells are neutralised against formula injection; numbers stay numbers (-0.5 is no formula)."""
+    cell = _csv_cell(value)
+    return neutralise_cell(cell) if isinstance(cell, str) else str(cell)
 
 
 def _csv_cell(value: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -99,6 +99,35 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(500, "internal error")
 
 
+class CatchUnexpected:
+    """Turns an unexpected exception into a plain 500 response *inside* the app, so it never reaches
+    the server: uvicorn closes the keep-alive connection of a request whose app raised, and a client
+    reusing it then fails its next request. Registered after the routes' own handlers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late to answer; let the server end the response
+                raise
+            log.exception("unhandled error", exc_info=exc)
+            await _error(500, "internal error")(scope, receive, send)
+
+
 def create_app(
     db: str | None = None, *, workspace: Workspace | None = None, settings: ServeSettings | None = None
 ) -> FastAPI:
@@ -128,6 +157,7 @@ def create_app(
     app.state.shutdown_hooks = []
     app.state.serve_settings = settings
     install_error_handlers(app)
+    app.add_middleware(CatchUnexpected)
     from judgeloop.server import routes
 
     routes.include_all(app)

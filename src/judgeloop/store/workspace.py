@@ -32,6 +32,7 @@ from judgeloop.types import (
     VerdictStatus,
     content_hash,
 )
+from judgeloop.values import check_label, check_session
 
 
 @dataclass
@@ -270,6 +271,7 @@ class Workspace:
         with self.db() as db:
             pid = self.project_id(db, project, create=True)
             for s in sessions:
+                check_session(s)
                 digest = content_hash(s.model_input, s.model_output, s.output_b)
                 uid = s.id or digest
                 found = db.scalar(
@@ -303,6 +305,7 @@ class Workspace:
     def add_label(self, project: str, label: Label) -> Label:
         """Append a human label (a correction is a new row; nothing is overwritten)."""
         _validate_label(label)
+        check_label(label)
         with self.db() as db:
             pid = self.project_id(db, project)
             row = self._label_row(pid, self._session_pk(db, pid, label.session_id), label)
