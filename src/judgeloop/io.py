@@ -28,6 +28,7 @@ LABEL_EXPECTED = "1/0, true/false, yes/no, good/bad, pass/fail, or a blank cell"
 KNOWN_ID_COLS = ("session_id", "id")
 # OWASP CSV injection: a cell starting with one of these runs as a formula in a spreadsheet.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_JSON_DEPTH = 100  # deeper values are refused (a 100,000-deep line would exhaust the stack)
 SOURCE_INPUT_KEY = "_source_input"
 
 
@@ -84,6 +85,7 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
     if not reader.fieldnames:
         raise InvalidInput("the file is empty", file=str(path), expected="a header row and data rows")
     reader.fieldnames = [restore_cell(name) for name in reader.fieldnames]
+    start = reader.line_num + 1  # the physical line where the next record begins
     try:
         for record in reader:
             if None in record:
@@ -95,8 +97,17 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
                     expected="one cell per header column (quote cells that contain commas)",
                 )
             yield {k: restore_cell(v) if isinstance(v, str) else v for k, v in record.items()}
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise InvalidInput(f"malformed CSV: {exc}", file=str(path), row=reader.line_num - 1) from None
+        hint = ""
+        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
+            hint = f"a quoted cell opened on line {start} is never closed"
+        raise InvalidInput(
+            f"malformed CSV at line {start}: {hint or exc}",
+            file=str(path),
+            row=start - 1,
+            expected='quotes in pairs: a cell with a comma, quote or line break in "..." and "" for a quote',
+        ) from None
 
 
 def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
@@ -104,13 +115,20 @@ def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _loads_bounded(line)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
                 f"broken JSON line: {exc.msg} at column {exc.colno}",
                 file=str(path),
                 row=number,
                 expected="one JSON object per line",
+            ) from None
+        except _TooDeep:
+            raise InvalidInput(
+                f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+                file=str(path),
+                row=number,
+                expected=f"objects and lists nested at most {MAX_JSON_DEPTH} levels",
             ) from None
         if not isinstance(record, dict):
             raise InvalidInput(
@@ -122,9 +140,52 @@ def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
         yield record
 
 
+class _TooDeep(ValueError):
+    pass
+
+
+def _max_depth(text: str) -> int:
+    """How deeply brackets nest in a JSON text, ignoring those inside strings (no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _loads_bounded(text: str) -> Any:
+    """json.loads, but values nested deeper than MAX_JSON_DEPTH raise _TooDeep (never RecursionError)."""
+    brackets = text.count("[") + text.count("{")  # fewer brackets than the limit cannot nest deeper
+    if brackets > MAX_JSON_DEPTH and _max_depth(text) > MAX_JSON_DEPTH:
+        raise _TooDeep
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _TooDeep from None
+
+
 def _json_records(path: Path) -> Iterator[dict[str, Any]]:
     try:
-        data = json.loads(_decode(path))
+        data = _loads_bounded(_decode(path))
+    except _TooDeep:
+        raise InvalidInput(
+            f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+            file=str(path),
+            expected=f"objects and lists nested at most {MAX_JSON_DEPTH} levels",
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"broken JSON: {exc.msg} at line {exc.lineno}", file=str(path), expected="a JSON list of objects"
