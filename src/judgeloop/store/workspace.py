@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -265,9 +265,16 @@ class Workspace:
             meta=label.metadata,
         )
 
-    def add_sessions(self, project: str, sessions: Sequence[Session]) -> list[Session]:
-        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids."""
-        out = []
+    def add_sessions(
+        self,
+        project: str,
+        sessions: Sequence[Session],
+        *,
+        also: Callable[[DB, list[Session]], None] | None = None,
+    ) -> list[Session]:
+        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids.
+        `also(db, stored)` runs inside the same transaction (e.g. remembering an idempotency key)."""
+        out: list[Session] = []
         with self.db() as db:
             pid = self.project_id(db, project, create=True)
             for s in sessions:
@@ -294,6 +301,8 @@ class Workspace:
                 elif found.content_hash != digest:
                     raise Conflict(f"session id {uid!r} already exists with different input/output")
                 out.append(session_from_row(found, project))
+            if also is not None:
+                also(db, out)
         return out
 
     def _session_pk(self, db: DB, pid: int, uid: str) -> int:
@@ -302,8 +311,11 @@ class Workspace:
             raise NotFound(f"no session {uid!r} in this project")
         return pk
 
-    def add_label(self, project: str, label: Label) -> Label:
-        """Append a human label (a correction is a new row; nothing is overwritten)."""
+    def add_label(
+        self, project: str, label: Label, *, also: Callable[[DB, Label], None] | None = None
+    ) -> Label:
+        """Append a human label (a correction is a new row; nothing is overwritten). `also(db, stored)`
+        runs inside the same transaction."""
         _validate_label(label)
         check_label(label)
         with self.db() as db:
@@ -311,7 +323,10 @@ class Workspace:
             row = self._label_row(pid, self._session_pk(db, pid, label.session_id), label)
             db.add(row)
             db.flush()
-            return label_from_row(row, label.session_id)
+            stored = label_from_row(row, label.session_id)
+            if also is not None:
+                also(db, stored)
+            return stored
 
     def sessions(
         self, project: str, ids: Sequence[str] | None = None, limit: int | None = None
