@@ -15,13 +15,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from judgeloop.errors import InvalidInput
 from judgeloop.types import Label, Session, content_hash
 from judgeloop.values import check_label, check_session
 
 MAX_CELL_CHARS = 1_000_000
+OnError = Literal["raise", "skip"]
 TRUE_WORDS = {"1", "1.0", "true", "t", "yes", "y", "good", "pass", "passed", "ok", "correct"}
 FALSE_WORDS = {"0", "0.0", "false", "f", "no", "n", "bad", "fail", "failed", "incorrect"}
 LABEL_EXPECTED = "1/0, true/false, yes/no, good/bad, pass/fail, or a blank cell"
@@ -55,13 +56,29 @@ class ImportedRow:
 
 
 @dataclass
+class Reject:
+    """A row left out by `on_error="skip"`: where, which field, why, and the row as read."""
+
+    row: int
+    field: str | None
+    reason: str
+    record: dict[str, Any]
+
+
+@dataclass
 class Dataset:
     path: str
     rows: list[ImportedRow] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
     @property
     def labelled(self) -> list[ImportedRow]:
         return [r for r in self.rows if r.label is not None]
+
+    @property
+    def empty_outputs(self) -> int:
+        """Rows whose model said nothing (an empty output is a real session, imported like any other)."""
+        return sum(1 for r in self.rows if not r.session.model_output.strip())
 
 
 # --- raw records ------------------------------------------------------------------------------
@@ -367,8 +384,12 @@ def read_dataset(
     id_col: str | None = None,
     output_b_col: str | None = None,
     reviewer: str = "import",
+    on_error: OnError = "raise",
 ) -> Dataset:
-    """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads."""
+    """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads.
+
+    `on_error="skip"` keeps the valid rows and lists the invalid ones in `Dataset.rejects` instead
+    (problems with the whole file, such as a missing column, still raise)."""
     file = str(path)
     records = read_records(path)
     cols = Columns(input_col, output_col, label_col, reference_col, id_col, output_b_col)
@@ -380,19 +401,44 @@ def read_dataset(
     dataset = Dataset(path=file)
     seen_ids: dict[str, int] = {}
     for number, record in enumerate(records, start=1):
-        item = _to_row(record, number, cols, file, reviewer)
-        sid = item.session.id or ""
-        if cols.id and sid in seen_ids:
-            raise InvalidInput(
-                f"duplicate id {sid!r} (first on row {seen_ids[sid]})",
-                file=file,
-                row=number,
-                field=cols.id,
-                expected="unique ids",
-            )
+        try:
+            item = _to_row(record, number, cols, file, reviewer)
+            sid = item.session.id or ""
+            if cols.id and sid in seen_ids:
+                raise InvalidInput(
+                    f"duplicate id {sid!r} (first on row {seen_ids[sid]})",
+                    file=file,
+                    row=number,
+                    field=cols.id,
+                    expected="unique ids",
+                )
+        except InvalidInput as exc:
+            if on_error != "skip":
+                raise
+            reason = exc.message + (f" (expected {exc.expected})" if exc.expected else "")
+            dataset.rejects.append(Reject(number, exc.field, reason, record))
+            continue
         seen_ids.setdefault(sid, number)
         dataset.rows.append(item)
+    if not dataset.rows:
+        first = dataset.rejects[0]
+        raise InvalidInput(
+            f"every row was rejected; the first: {first.reason}", file=file, row=first.row, field=first.field
+        )
     return dataset
+
+
+def write_rejects(rejects: Sequence[Reject], path: str | Path) -> None:
+    """The rejected rows as JSONL (row, field, reason, record), written atomically."""
+    lines = [
+        json.dumps(
+            {"row": r.row, "field": r.field, "reason": r.reason, "record": r.record},
+            ensure_ascii=False,
+            default=str,
+        )
+        for r in rejects
+    ]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
 def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer: str) -> ImportedRow:
@@ -401,7 +447,10 @@ def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer
         model_input: str | list[dict[str, Any]] = parse_input(raw_input)
     else:
         model_input = parse_input(_text(record, cols.input, file, row, required=True))
-    output = _text(record, cols.output, file, row, required=True) or ""
+    output = _text(record, cols.output, file, row, required=False)
+    if output is None:  # the model said nothing: a real session (kept as written; blank cells are "")
+        raw_output = record.get(cols.output)
+        output = raw_output if isinstance(raw_output, str) else ""
     output_b = _text(record, cols.output_b, file, row, required=True) if cols.output_b else None
     reference = _text(record, cols.reference, file, row, required=False) if cols.reference else None
     sid = _text(record, cols.id, file, row, required=True) if cols.id else None

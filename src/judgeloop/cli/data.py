@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from judgeloop.cli.options import DbOption, ProjectOption
+from judgeloop.cli.options import DbOption, OnErrorOption, ProjectOption, RejectsOption, report_rows
 
 out = Console()
 
@@ -35,8 +35,11 @@ def import_command(
     reviewer: Annotated[
         str, typer.Option(help="Reviewer name for labels without a reviewer column.")
     ] = "import",
+    on_error: OnErrorOption = "raise",
+    rejects: RejectsOption = None,
 ) -> None:
-    """Import sessions and their human labels into a project (all or nothing)."""
+    """Import sessions and their human labels into a project (all or nothing; with --on-error skip,
+    all the valid rows or nothing, and the invalid ones listed in a rejects file)."""
     from judgeloop.io import read_dataset
 
     dataset = read_dataset(
@@ -48,13 +51,17 @@ def import_command(
         id_col=id_col,
         output_b_col=output_b_col,
         reviewer=reviewer,
+        on_error=on_error,
     )
+    notes = report_rows(dataset, path, rejects)
     report = open_workspace(db).import_dataset(project, dataset)
     out.print(
         f"imported [bold]{path}[/] into project [bold]{project}[/]: {report.rows} rows, "
         f"{report.new_sessions} new sessions ({report.existing_sessions} already there), "
         f"{report.new_labels} new labels ({report.skipped_labels} already there)"
     )
+    if notes:
+        out.print(notes, highlight=False)
 
 
 def export_records(
