@@ -56,7 +56,7 @@ def test_on_error_skip_imports_valid_rows_and_writes_rejects(tmp_path, cli, db_u
     flat = " ".join(out.split())
     assert "3 invalid rows skipped" in flat and "1 rows with an empty model output" in flat
     assert sorted(s.id for s in Workspace(db_url).sessions("shop")) == ["r1", "r3", "r6"]
-    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    lines = sorted((json.loads(line) for line in rejects.read_text().splitlines()), key=lambda r: r["row"])
     assert [(r["row"], r["field"]) for r in lines] == [(2, "good"), (4, "session_id"), (5, "model_output")]
     assert "duplicate id 'r1'" in lines[1]["reason"] and "NUL" in lines[2]["reason"]
     assert lines[0]["record"] == {

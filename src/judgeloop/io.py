@@ -7,7 +7,7 @@ Every reader validates the whole file before anything is written, and every prob
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import json
 import math
 import os
@@ -53,6 +53,7 @@ class ImportedRow:
     row: int
     session: Session
     label: Label | None = None
+    record: dict[str, Any] | None = None  # the row as read (stream_dataset), for a rejects file
 
 
 @dataclass
@@ -96,9 +97,18 @@ def _decode(path: Path) -> str:
 
 
 def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
-    text = _decode(path)
+    """Rows read one at a time (constant memory); invalid UTF-8 is reported with its line."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            yield from _csv_rows(fh, path, delimiter)
+    except UnicodeDecodeError:
+        _decode(path)  # raises InvalidInput naming the byte and line
+        raise
+
+
+def _csv_rows(fh: Any, path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
     csv.field_size_limit(sys.maxsize)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.DictReader(fh, delimiter=delimiter, strict=True)
     if not reader.fieldnames:
         raise InvalidInput("the file is empty", file=str(path), expected="a header row and data rows")
     reader.fieldnames = [restore_cell(name) for name in reader.fieldnames]
@@ -128,7 +138,17 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
 
 
 def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(_decode(path).split("\n"), start=1):  # not splitlines: U+2028 is JSON
+    """One object per line, read one line at a time (constant memory)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="\n") as fh:  # lines end at \n only: U+2028 is JSON
+            yield from _jsonl_lines(fh, path)
+    except UnicodeDecodeError:
+        _decode(path)  # raises InvalidInput naming the byte and line
+        raise
+
+
+def _jsonl_lines(fh: Any, path: Path) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(fh, start=1):
         if not line.strip():
             continue
         try:
@@ -235,34 +255,43 @@ def _table_records(path: Path) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        batches = pq.ParquetFile(path).iter_batches(batch_size=1000)
+        first = next(batches, None)
     except Exception as exc:  # pyarrow's errors for a corrupt file vary by version
         raise InvalidInput(f"not a readable Parquet file ({exc})", file=str(path)) from None
-    yield from table.to_pylist()
+    if first is not None:
+        yield from first.to_pylist()
+    for batch in batches:  # one row group slice at a time (constant memory)
+        yield from batch.to_pylist()
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """The raw rows of a file, by its extension (.csv .tsv .jsonl .json .parquet, or a dataset folder)."""
+def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The raw rows of a file one at a time, by its extension (.csv .tsv .jsonl .json .parquet, or a
+    dataset folder). CSV, JSONL and Parquet are streamed; a .json document is one value, read whole."""
     p = Path(path)
     if not p.exists():
         raise InvalidInput("no such file or folder", file=str(p))
     suffix = p.suffix.lower()
     if p.is_dir() or suffix in (".parquet", ".pq"):
-        records = list(_table_records(p))
-    elif suffix in (".csv", ".tsv"):
-        records = list(_csv_records(p, "\t" if suffix == ".tsv" else ","))
-    elif suffix in (".jsonl", ".ndjson"):
-        records = list(_jsonl_records(p))
-    elif suffix == ".json":
-        records = list(_json_records(p))
-    else:
-        raise InvalidInput(
-            f"unknown file type '{suffix}'",
-            file=str(p),
-            expected=".csv, .tsv, .jsonl, .json, .parquet or a saved Hugging Face dataset folder",
-        )
+        return _table_records(p)
+    if suffix in (".csv", ".tsv"):
+        return _csv_records(p, "\t" if suffix == ".tsv" else ",")
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl_records(p)
+    if suffix == ".json":
+        return _json_records(p)
+    raise InvalidInput(
+        f"unknown file type '{suffix}'",
+        file=str(p),
+        expected=".csv, .tsv, .jsonl, .json, .parquet or a saved Hugging Face dataset folder",
+    )
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The raw rows of a file, by its extension (.csv .tsv .jsonl .json .parquet, or a dataset folder)."""
+    records = list(iter_records(path))
     if not records:
-        raise InvalidInput("the file has no data rows", file=str(p), expected="at least one row")
+        raise InvalidInput("the file has no data rows", file=str(path), expected="at least one row")
     return records
 
 
@@ -374,6 +403,80 @@ def _check_columns(records: list[dict[str, Any]], cols: Columns, file: str) -> N
 # --- public readers ---------------------------------------------------------------------------
 
 
+@dataclass
+class RowStream:
+    """A file's rows validated one at a time (`stream_dataset`): ImportedRow or, with
+    on_error="skip", Reject items. `id_field` names the id column when ids are declared (then a
+    repeated id is an error); without one, ids are content hashes (a repeat is the same session)."""
+
+    path: str
+    id_field: str | None  # the id column, when ids are declared
+    items: Iterator[ImportedRow | Reject]
+
+    def __iter__(self) -> Iterator[ImportedRow | Reject]:
+        return self.items
+
+
+def stream_dataset(
+    path: str | Path,
+    *,
+    input_col: str = "model_input",
+    output_col: str = "model_output",
+    label_col: str | None = "good",
+    reference_col: str | None = None,
+    id_col: str | None = None,
+    output_b_col: str | None = None,
+    reviewer: str = "import",
+    on_error: OnError = "raise",
+) -> RowStream:
+    """Like read_dataset, but row by row in constant memory (imports of any size). Repeated ids are
+    not checked here (that needs every id; the store's import checks them)."""
+    file = str(path)
+    records = iter_records(path)
+    head = list(itertools.islice(records, 1000))
+    if not head:
+        raise InvalidInput("the file has no data rows", file=file, expected="at least one row")
+    cols = _columns_for(head, file, input_col, output_col, label_col, reference_col, id_col, output_b_col)
+
+    def items() -> Iterator[ImportedRow | Reject]:
+        for number, record in enumerate(itertools.chain(head, records), start=1):
+            try:
+                item = _to_row(record, number, cols, file, reviewer)
+            except InvalidInput as exc:
+                if on_error != "skip":
+                    raise
+                yield _reject(number, exc, record)
+                continue
+            item.record = record
+            yield item
+
+    return RowStream(file, cols.id, items())
+
+
+def _reject(number: int, exc: InvalidInput, record: dict[str, Any]) -> Reject:
+    reason = exc.message + (f" (expected {exc.expected})" if exc.expected else "")
+    return Reject(number, exc.field, reason, record)
+
+
+def _columns_for(
+    head: list[dict[str, Any]],
+    file: str,
+    input_col: str,
+    output_col: str,
+    label_col: str | None,
+    reference_col: str | None,
+    id_col: str | None,
+    output_b_col: str | None,
+) -> Columns:
+    cols = Columns(input_col, output_col, label_col, reference_col, id_col, output_b_col)
+    _check_columns(head, cols, file)
+    if cols.reference is None and "reference" in head[0]:
+        cols.reference = "reference"
+    if cols.id is None:
+        cols.id = next((c for c in KNOWN_ID_COLS if c in head[0]), None)
+    return cols
+
+
 def read_dataset(
     path: str | Path,
     *,
@@ -392,12 +495,7 @@ def read_dataset(
     (problems with the whole file, such as a missing column, still raise)."""
     file = str(path)
     records = read_records(path)
-    cols = Columns(input_col, output_col, label_col, reference_col, id_col, output_b_col)
-    _check_columns(records, cols, file)
-    if cols.reference is None and "reference" in records[0]:
-        cols.reference = "reference"
-    if cols.id is None:
-        cols.id = next((c for c in KNOWN_ID_COLS if c in records[0]), None)
+    cols = _columns_for(records, file, input_col, output_col, label_col, reference_col, id_col, output_b_col)
     dataset = Dataset(path=file)
     seen_ids: dict[str, int] = {}
     for number, record in enumerate(records, start=1):
@@ -415,8 +513,7 @@ def read_dataset(
         except InvalidInput as exc:
             if on_error != "skip":
                 raise
-            reason = exc.message + (f" (expected {exc.expected})" if exc.expected else "")
-            dataset.rejects.append(Reject(number, exc.field, reason, record))
+            dataset.rejects.append(_reject(number, exc, record))
             continue
         seen_ids.setdefault(sid, number)
         dataset.rows.append(item)
@@ -426,6 +523,31 @@ def read_dataset(
             f"every row was rejected; the first: {first.reason}", file=file, row=first.row, field=first.field
         )
     return dataset
+
+
+class RejectsWriter:
+    """Rejected rows written as they come (constant memory) to a temp file, renamed into place when
+    the run ends; nothing is left behind when there were none."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self._fh: Any = None
+
+    def __call__(self, reject: Reject) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self._tmp.open("w", encoding="utf-8")
+        record = {"row": reject.row, "field": reject.field, "reason": reject.reason, "record": reject.record}
+        self._fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._tmp.replace(self.path)
+            self._fh = None
 
 
 def write_rejects(rejects: Sequence[Reject], path: str | Path) -> None:

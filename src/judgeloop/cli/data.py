@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from judgeloop.cli.options import DbOption, OnErrorOption, ProjectOption, RejectsOption, report_rows
+from judgeloop.cli.options import DbOption, OnErrorOption, ProjectOption, RejectsOption, rejects_path
 
 out = Console()
 
@@ -39,10 +39,11 @@ def import_command(
     rejects: RejectsOption = None,
 ) -> None:
     """Import sessions and their human labels into a project (all or nothing; with --on-error skip,
-    all the valid rows or nothing, and the invalid ones listed in a rejects file)."""
-    from judgeloop.io import read_dataset
+    all the valid rows or nothing, and the invalid ones listed in a rejects file). Files of any size
+    stream through in bounded batches."""
+    from judgeloop.io import RejectsWriter, stream_dataset
 
-    dataset = read_dataset(
+    stream = stream_dataset(
         path,
         input_col=input_col,
         output_col=output_col,
@@ -53,15 +54,37 @@ def import_command(
         reviewer=reviewer,
         on_error=on_error,
     )
-    notes = report_rows(dataset, path, rejects)
-    report = open_workspace(db).import_dataset(project, dataset)
+    empty = [0]
+
+    def counted() -> Any:
+        for item in stream:
+            if getattr(item, "session", None) is not None and not item.session.model_output.strip():  # type: ignore[union-attr]
+                empty[0] += 1
+            yield item
+
+    writer = RejectsWriter(rejects_path(path, rejects))
+    try:
+        report = open_workspace(db).import_stream(
+            project,
+            counted(),
+            file=stream.path,
+            id_field=stream.id_field,
+            on_reject=writer if on_error == "skip" else None,
+        )
+    finally:
+        writer.close()
     out.print(
         f"imported [bold]{path}[/] into project [bold]{project}[/]: {report.rows} rows, "
         f"{report.new_sessions} new sessions ({report.existing_sessions} already there), "
         f"{report.new_labels} new labels ({report.skipped_labels} already there)"
     )
+    notes = []
+    if empty[0]:
+        notes.append(f"{empty[0]} rows with an empty model output (kept: real sessions)")
+    if writer.count:
+        notes.append(f"{writer.count} invalid rows skipped (written to {writer.path})")
     if notes:
-        out.print(notes, highlight=False)
+        out.print("; ".join(notes), highlight=False)
 
 
 def export_records(

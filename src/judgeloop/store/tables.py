@@ -205,6 +205,49 @@ class IdempotencyRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ImportSessionRow(Base):
+    """A session staged by an import in progress (judgeloop.store.importing); no reader looks here.
+    The import's last transaction moves its rows into `sessions` and deletes them."""
+
+    __tablename__ = "import_sessions"
+    __table_args__ = (Index("ix_import_sessions_import_uid", "import_id", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[str] = mapped_column(String(36))
+    row: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(200))
+    model_input: Mapped[Any] = mapped_column(JSON)
+    model_output: Mapped[str] = mapped_column(Text)
+    output_b: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reference: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    source: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    staged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportLabelRow(Base):
+    """A label staged by an import in progress, keyed by its session's uid."""
+
+    __tablename__ = "import_labels"
+    __table_args__ = (Index("ix_import_labels_import_uid", "import_id", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[str] = mapped_column(String(36))
+    row: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(200))
+    label_key: Mapped[str] = mapped_column(String(64))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    good: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    choice: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    failure_tags: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    staged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MembershipRow(Base):
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("user_id", "project_id", name="uq_membership"),)

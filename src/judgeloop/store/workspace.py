@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -172,81 +172,19 @@ class Workspace:
     # --- sessions and labels ------------------------------------------------------------------
 
     def import_dataset(self, project: str, dataset: Dataset) -> ImportReport:
-        """Store a validated dataset in one transaction. Re-importing the same rows adds nothing."""
-        report = ImportReport(project, len(dataset.rows), 0, 0, 0, 0)
-        with self.db() as db:
-            pid = self.project_id(db, project, create=True)
-            uids = [r.session.id for r in dataset.rows]
-            existing = {
-                row.uid: row
-                for row in db.scalars(
-                    select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid.in_(uids))
-                )
-            }
-            pks: dict[str, int] = {}
-            for item in dataset.rows:
-                pks[item.session.id or ""] = self._upsert_session(
-                    db, pid, item.session, existing, report, dataset.path, item.row
-                )
-            self._add_import_labels(db, pid, dataset, pks, report)
-        return report
+        """Store a validated dataset, all or nothing. Re-importing the same rows adds nothing."""
+        from judgeloop.store.importing import import_rows
 
-    def _upsert_session(
-        self,
-        db: DB,
-        pid: int,
-        s: Session,
-        existing: dict[str, SessionRow],
-        report: ImportReport,
-        file: str,
-        row: int,
-    ) -> int:
-        uid = s.id or content_hash(s.model_input, s.model_output, s.output_b)
-        digest = content_hash(s.model_input, s.model_output, s.output_b)
-        found = existing.get(uid)
-        if found is not None:
-            if found.content_hash != digest:
-                raise Conflict(
-                    f"{file}: row {row}: session id {uid!r} already exists in this project with "
-                    "different input/output (ids must identify one session)"
-                )
-            report.existing_sessions += 1
-            return found.pk
-        new = SessionRow(
-            project_id=pid,
-            uid=uid,
-            model_input=s.model_input,
-            model_output=s.model_output,
-            output_b=s.output_b,
-            reference=s.reference,
-            meta=s.metadata,
-            source=s.source,
-            content_hash=digest,
-            **({"created_at": s.created_at} if s.created_at else {}),
-        )
-        db.add(new)
-        db.flush()
-        existing[uid] = new
-        report.new_sessions += 1
-        return new.pk
+        return import_rows(self, project, dataset.rows, file=dataset.path)
 
-    def _add_import_labels(
-        self, db: DB, pid: int, dataset: Dataset, pks: dict[str, int], report: ImportReport
-    ) -> None:
-        have: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
-        rows = db.scalars(select(LabelRow).where(LabelRow.session_pk.in_(list(pks.values()))))
-        for lab in rows:
-            have[lab.session_pk].add(_label_key(label_from_row(lab, "")))
-        for item in dataset.labelled:
-            assert item.label is not None
-            pk = pks[item.session.id or ""]
-            key = _label_key(item.label)
-            if key in have[pk]:
-                report.skipped_labels += 1
-                continue
-            have[pk].add(key)
-            db.add(self._label_row(pid, pk, item.label))
-            report.new_labels += 1
+    def import_stream(
+        self, project: str, rows: Iterable[Any], *, file: str, id_field: str | None = None, **kw: Any
+    ) -> ImportReport:
+        """Import rows streamed from a file of any size (judgeloop.io.stream_dataset) in bounded batches,
+        all or nothing (judgeloop.store.importing)."""
+        from judgeloop.store.importing import import_rows
+
+        return import_rows(self, project, rows, file=file, id_field=id_field, **kw)
 
     @staticmethod
     def _label_row(pid: int, pk: int, label: Label) -> LabelRow:
