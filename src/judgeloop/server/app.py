@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from judgeloop.server.auth import Principal, principal_for_token
@@ -61,6 +62,12 @@ def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": message, **extra})
 
 
+def is_busy(exc: OperationalError) -> bool:
+    """SQLite's busy timeout ran out ("database is locked"), or PostgreSQL gave up waiting for a lock."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("database is locked", "database is busy", "lock timeout", "lock_timeout"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
@@ -83,6 +90,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Forbidden)
     async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return _error(403, str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
+        if not is_busy(exc):
+            log.exception("database error", exc_info=exc)
+            return _error(500, "internal error")
+        log.warning("database busy: %s", str(exc.orig)[:200])
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "the database is busy (another write holds it): retry shortly"},
+            headers={"Retry-After": "2"},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

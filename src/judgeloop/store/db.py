@@ -24,11 +24,17 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def busy_timeout_ms() -> int:
+    """How long a SQLite write waits for the lock ($JUDGELOOP_SQLITE_BUSY_MS, 30,000); then the API
+    answers 503 with Retry-After."""
+    return int(os.environ.get("JUDGELOOP_SQLITE_BUSY_MS") or 30_000)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 
@@ -44,7 +50,7 @@ def make_engine(url: str | None = None) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms() / 1000},
             poolclass=None if memory else NullPool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)

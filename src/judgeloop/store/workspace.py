@@ -155,11 +155,11 @@ class Workspace:
         return row.id
 
     def projects(self) -> list[str]:
-        with self.db() as db:
+        with self.reader() as db:
             return list(db.scalars(select(ProjectRow.name).order_by(ProjectRow.name)))
 
     def project_settings(self, name: str) -> dict[str, Any]:
-        with self.db() as db:
+        with self.reader() as db:
             row = db.get(ProjectRow, self.project_id(db, name))
             return dict(row.settings or {}) if row else {}
 
@@ -269,7 +269,7 @@ class Workspace:
     def sessions(
         self, project: str, ids: Sequence[str] | None = None, limit: int | None = None
     ) -> list[Session]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             q = select(SessionRow).where(SessionRow.project_id == pid).order_by(SessionRow.pk)
             if ids is not None:
@@ -279,7 +279,7 @@ class Workspace:
             return [session_from_row(r, project) for r in db.scalars(q)]
 
     def session_detail(self, project: str, uid: str) -> tuple[Session, list[Label], list[Verdict]]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             row = db.scalar(select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid == uid))
             if row is None:
@@ -295,7 +295,7 @@ class Workspace:
             )
 
     def labels(self, project: str, kind: str | None = None) -> list[Label]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             q = (
                 select(LabelRow, SessionRow.uid)
@@ -347,7 +347,7 @@ class Workspace:
         return len(verdicts)
 
     def verdicts(self, project: str, evaluator: str | None = None) -> list[Verdict]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             q = (
                 select(VerdictRow, SessionRow.uid)
@@ -366,7 +366,7 @@ class Workspace:
 
     def stats(self, project: str) -> dict[str, Any]:
         labels = self.labels(project)
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             n_sessions = db.scalar(
                 select(func.count()).select_from(SessionRow).where(SessionRow.project_id == pid)
