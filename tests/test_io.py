@@ -83,10 +83,10 @@ def test_column_mapping_and_reference(tmp_path):
             '{"model_input": "q", "model_output": "a", "good": 1}\n{"model_input": \n',
             "row 2: broken JSON line",
         ),
-        (
-            "empty_output.csv",
-            "model_input,model_output,good\nq,,1\n",
-            "row 1, field 'model_output': empty cell",
+        (  # an empty *output* is a real session (issue 16 §5); an empty input is not
+            "empty_input.csv",
+            "model_input,model_output,good\n,a,1\n",
+            "row 1, field 'model_input': empty cell",
         ),
         ("ragged.csv", "model_input,model_output,good\nq,a,1,extra\n", "row 1"),
     ],
@@ -144,7 +144,9 @@ def test_hf_dataset_folder(tmp_path):
     assert ds.rows[0].session.metadata == {"topic": "t"} and ds.rows[0].label and ds.rows[0].label.good
 
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+text = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40
+)  # NUL: refused
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -178,4 +180,4 @@ def test_hostile_bytes_give_invalid_input_or_a_dataset(tmp_path, blob):
         except InvalidInput as exc:
             assert name in str(exc)
         else:
-            assert all(r.session.model_output.strip() for r in ds.rows)
+            assert all(isinstance(r.session.model_output, str) for r in ds.rows)

@@ -102,7 +102,7 @@ def test_api_calls_with_the_cookie_need_the_csrf_header(client, env):
     r = client.post("/v1/labels", json=body, headers={**project, "X-CSRF-Token": csrf})
     assert r.status_code == 201 and r.json()["reviewer"] == "r0"
     other = client.get(f"/v1/queues/{queue.id}/next", headers={"X-Judgeloop-Project": "elsewhere"})
-    assert other.status_code == 401  # r0 is no member of that project
+    assert other.status_code == 403  # r0 is signed in, but no member of that project
 
 
 def test_tampered_cookie_and_password_change_end_the_session(client, env):
@@ -121,11 +121,11 @@ def test_tampered_cookie_and_password_change_end_the_session(client, env):
 
 def test_roles_projects_and_the_admin_forms(client, env):
     csrf = sign_in(client, "r0")
-    assert client.get("/review/admin").status_code == 401  # reviewers have no admin page
+    assert client.get("/review/admin").status_code == 403  # signed in, but reviewers have no admin page
     form = {"csrf_token": csrf, "name": "x", "mode": "binary", "size": "2"}
-    assert client.post(f"/review/admin/{PROJECT}/queues", data=form).status_code == 401
+    assert client.post(f"/review/admin/{PROJECT}/queues", data=form).status_code == 403
     assert client.get("/review/projects/elsewhere/agreement").status_code == 404
-    assert client.get(f"/review/projects/{PROJECT}/export").status_code == 401
+    assert client.get(f"/review/projects/{PROJECT}/export").status_code == 403
     client.cookies.clear()
     csrf = sign_in(client, "lead")
     assert (

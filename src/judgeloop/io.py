@@ -7,7 +7,7 @@ Every reader validates the whole file before anything is written, and every prob
 from __future__ import annotations
 
 import csv
-import io
+import itertools
 import json
 import math
 import os
@@ -15,16 +15,21 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from judgeloop.errors import InvalidInput
 from judgeloop.types import Label, Session, content_hash
+from judgeloop.values import check_label, check_session
 
 MAX_CELL_CHARS = 1_000_000
+OnError = Literal["raise", "skip"]
 TRUE_WORDS = {"1", "1.0", "true", "t", "yes", "y", "good", "pass", "passed", "ok", "correct"}
 FALSE_WORDS = {"0", "0.0", "false", "f", "no", "n", "bad", "fail", "failed", "incorrect"}
 LABEL_EXPECTED = "1/0, true/false, yes/no, good/bad, pass/fail, or a blank cell"
 KNOWN_ID_COLS = ("session_id", "id")
+# OWASP CSV injection: a cell starting with one of these runs as a formula in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_JSON_DEPTH = 100  # deeper values are refused (a 100,000-deep line would exhaust the stack)
 SOURCE_INPUT_KEY = "_source_input"
 
 
@@ -48,16 +53,33 @@ class ImportedRow:
     row: int
     session: Session
     label: Label | None = None
+    record: dict[str, Any] | None = None  # the row as read (stream_dataset), for a rejects file
+
+
+@dataclass
+class Reject:
+    """A row left out by `on_error="skip"`: where, which field, why, and the row as read."""
+
+    row: int
+    field: str | None
+    reason: str
+    record: dict[str, Any]
 
 
 @dataclass
 class Dataset:
     path: str
     rows: list[ImportedRow] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
 
     @property
     def labelled(self) -> list[ImportedRow]:
         return [r for r in self.rows if r.label is not None]
+
+    @property
+    def empty_outputs(self) -> int:
+        """Rows whose model said nothing (an empty output is a real session, imported like any other)."""
+        return sum(1 for r in self.rows if not r.session.model_output.strip())
 
 
 # --- raw records ------------------------------------------------------------------------------
@@ -75,11 +97,22 @@ def _decode(path: Path) -> str:
 
 
 def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
-    text = _decode(path)
+    """Rows read one at a time (constant memory); invalid UTF-8 is reported with its line."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            yield from _csv_rows(fh, path, delimiter)
+    except UnicodeDecodeError:
+        _decode(path)  # raises InvalidInput naming the byte and line
+        raise
+
+
+def _csv_rows(fh: Any, path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
     csv.field_size_limit(sys.maxsize)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.DictReader(fh, delimiter=delimiter, strict=True)
     if not reader.fieldnames:
         raise InvalidInput("the file is empty", file=str(path), expected="a header row and data rows")
+    reader.fieldnames = [restore_cell(name) for name in reader.fieldnames]
+    start = reader.line_num + 1  # the physical line where the next record begins
     try:
         for record in reader:
             if None in record:
@@ -90,23 +123,49 @@ def _csv_records(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
                     row=reader.line_num - 1,
                     expected="one cell per header column (quote cells that contain commas)",
                 )
-            yield record
+            yield {k: restore_cell(v) if isinstance(v, str) else v for k, v in record.items()}
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise InvalidInput(f"malformed CSV: {exc}", file=str(path), row=reader.line_num - 1) from None
+        hint = ""
+        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
+            hint = f"a quoted cell opened on line {start} is never closed"
+        raise InvalidInput(
+            f"malformed CSV at line {start}: {hint or exc}",
+            file=str(path),
+            row=start - 1,
+            expected='quotes in pairs: a cell with a comma, quote or line break in "..." and "" for a quote',
+        ) from None
 
 
 def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(_decode(path).split("\n"), start=1):  # not splitlines: U+2028 is JSON
+    """One object per line, read one line at a time (constant memory)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="\n") as fh:  # lines end at \n only: U+2028 is JSON
+            yield from _jsonl_lines(fh, path)
+    except UnicodeDecodeError:
+        _decode(path)  # raises InvalidInput naming the byte and line
+        raise
+
+
+def _jsonl_lines(fh: Any, path: Path) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(fh, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = _loads_bounded(line)
         except json.JSONDecodeError as exc:
             raise InvalidInput(
                 f"broken JSON line: {exc.msg} at column {exc.colno}",
                 file=str(path),
                 row=number,
                 expected="one JSON object per line",
+            ) from None
+        except _TooDeep:
+            raise InvalidInput(
+                f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+                file=str(path),
+                row=number,
+                expected=f"objects and lists nested at most {MAX_JSON_DEPTH} levels",
             ) from None
         if not isinstance(record, dict):
             raise InvalidInput(
@@ -118,9 +177,52 @@ def _jsonl_records(path: Path) -> Iterator[dict[str, Any]]:
         yield record
 
 
+class _TooDeep(ValueError):
+    pass
+
+
+def _max_depth(text: str) -> int:
+    """How deeply brackets nest in a JSON text, ignoring those inside strings (no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _loads_bounded(text: str) -> Any:
+    """json.loads, but values nested deeper than MAX_JSON_DEPTH raise _TooDeep (never RecursionError)."""
+    brackets = text.count("[") + text.count("{")  # fewer brackets than the limit cannot nest deeper
+    if brackets > MAX_JSON_DEPTH and _max_depth(text) > MAX_JSON_DEPTH:
+        raise _TooDeep
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _TooDeep from None
+
+
 def _json_records(path: Path) -> Iterator[dict[str, Any]]:
     try:
-        data = json.loads(_decode(path))
+        data = _loads_bounded(_decode(path))
+    except _TooDeep:
+        raise InvalidInput(
+            f"JSON nested more than {MAX_JSON_DEPTH} levels deep",
+            file=str(path),
+            expected=f"objects and lists nested at most {MAX_JSON_DEPTH} levels",
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"broken JSON: {exc.msg} at line {exc.lineno}", file=str(path), expected="a JSON list of objects"
@@ -153,34 +255,43 @@ def _table_records(path: Path) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        batches = pq.ParquetFile(path).iter_batches(batch_size=1000)
+        first = next(batches, None)
     except Exception as exc:  # pyarrow's errors for a corrupt file vary by version
         raise InvalidInput(f"not a readable Parquet file ({exc})", file=str(path)) from None
-    yield from table.to_pylist()
+    if first is not None:
+        yield from first.to_pylist()
+    for batch in batches:  # one row group slice at a time (constant memory)
+        yield from batch.to_pylist()
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
-    """The raw rows of a file, by its extension (.csv .tsv .jsonl .json .parquet, or a dataset folder)."""
+def iter_records(path: str | Path) -> Iterator[dict[str, Any]]:
+    """The raw rows of a file one at a time, by its extension (.csv .tsv .jsonl .json .parquet, or a
+    dataset folder). CSV, JSONL and Parquet are streamed; a .json document is one value, read whole."""
     p = Path(path)
     if not p.exists():
         raise InvalidInput("no such file or folder", file=str(p))
     suffix = p.suffix.lower()
     if p.is_dir() or suffix in (".parquet", ".pq"):
-        records = list(_table_records(p))
-    elif suffix in (".csv", ".tsv"):
-        records = list(_csv_records(p, "\t" if suffix == ".tsv" else ","))
-    elif suffix in (".jsonl", ".ndjson"):
-        records = list(_jsonl_records(p))
-    elif suffix == ".json":
-        records = list(_json_records(p))
-    else:
-        raise InvalidInput(
-            f"unknown file type '{suffix}'",
-            file=str(p),
-            expected=".csv, .tsv, .jsonl, .json, .parquet or a saved Hugging Face dataset folder",
-        )
+        return _table_records(p)
+    if suffix in (".csv", ".tsv"):
+        return _csv_records(p, "\t" if suffix == ".tsv" else ",")
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl_records(p)
+    if suffix == ".json":
+        return _json_records(p)
+    raise InvalidInput(
+        f"unknown file type '{suffix}'",
+        file=str(p),
+        expected=".csv, .tsv, .jsonl, .json, .parquet or a saved Hugging Face dataset folder",
+    )
+
+
+def read_records(path: str | Path) -> list[dict[str, Any]]:
+    """The raw rows of a file, by its extension (.csv .tsv .jsonl .json .parquet, or a dataset folder)."""
+    records = list(iter_records(path))
     if not records:
-        raise InvalidInput("the file has no data rows", file=str(p), expected="at least one row")
+        raise InvalidInput("the file has no data rows", file=str(path), expected="at least one row")
     return records
 
 
@@ -292,6 +403,80 @@ def _check_columns(records: list[dict[str, Any]], cols: Columns, file: str) -> N
 # --- public readers ---------------------------------------------------------------------------
 
 
+@dataclass
+class RowStream:
+    """A file's rows validated one at a time (`stream_dataset`): ImportedRow or, with
+    on_error="skip", Reject items. `id_field` names the id column when ids are declared (then a
+    repeated id is an error); without one, ids are content hashes (a repeat is the same session)."""
+
+    path: str
+    id_field: str | None  # the id column, when ids are declared
+    items: Iterator[ImportedRow | Reject]
+
+    def __iter__(self) -> Iterator[ImportedRow | Reject]:
+        return self.items
+
+
+def stream_dataset(
+    path: str | Path,
+    *,
+    input_col: str = "model_input",
+    output_col: str = "model_output",
+    label_col: str | None = "good",
+    reference_col: str | None = None,
+    id_col: str | None = None,
+    output_b_col: str | None = None,
+    reviewer: str = "import",
+    on_error: OnError = "raise",
+) -> RowStream:
+    """Like read_dataset, but row by row in constant memory (imports of any size). Repeated ids are
+    not checked here (that needs every id; the store's import checks them)."""
+    file = str(path)
+    records = iter_records(path)
+    head = list(itertools.islice(records, 1000))
+    if not head:
+        raise InvalidInput("the file has no data rows", file=file, expected="at least one row")
+    cols = _columns_for(head, file, input_col, output_col, label_col, reference_col, id_col, output_b_col)
+
+    def items() -> Iterator[ImportedRow | Reject]:
+        for number, record in enumerate(itertools.chain(head, records), start=1):
+            try:
+                item = _to_row(record, number, cols, file, reviewer)
+            except InvalidInput as exc:
+                if on_error != "skip":
+                    raise
+                yield _reject(number, exc, record)
+                continue
+            item.record = record
+            yield item
+
+    return RowStream(file, cols.id, items())
+
+
+def _reject(number: int, exc: InvalidInput, record: dict[str, Any]) -> Reject:
+    reason = exc.message + (f" (expected {exc.expected})" if exc.expected else "")
+    return Reject(number, exc.field, reason, record)
+
+
+def _columns_for(
+    head: list[dict[str, Any]],
+    file: str,
+    input_col: str,
+    output_col: str,
+    label_col: str | None,
+    reference_col: str | None,
+    id_col: str | None,
+    output_b_col: str | None,
+) -> Columns:
+    cols = Columns(input_col, output_col, label_col, reference_col, id_col, output_b_col)
+    _check_columns(head, cols, file)
+    if cols.reference is None and "reference" in head[0]:
+        cols.reference = "reference"
+    if cols.id is None:
+        cols.id = next((c for c in KNOWN_ID_COLS if c in head[0]), None)
+    return cols
+
+
 def read_dataset(
     path: str | Path,
     *,
@@ -302,32 +487,80 @@ def read_dataset(
     id_col: str | None = None,
     output_b_col: str | None = None,
     reviewer: str = "import",
+    on_error: OnError = "raise",
 ) -> Dataset:
-    """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads."""
+    """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads.
+
+    `on_error="skip"` keeps the valid rows and lists the invalid ones in `Dataset.rejects` instead
+    (problems with the whole file, such as a missing column, still raise)."""
     file = str(path)
     records = read_records(path)
-    cols = Columns(input_col, output_col, label_col, reference_col, id_col, output_b_col)
-    _check_columns(records, cols, file)
-    if cols.reference is None and "reference" in records[0]:
-        cols.reference = "reference"
-    if cols.id is None:
-        cols.id = next((c for c in KNOWN_ID_COLS if c in records[0]), None)
+    cols = _columns_for(records, file, input_col, output_col, label_col, reference_col, id_col, output_b_col)
     dataset = Dataset(path=file)
     seen_ids: dict[str, int] = {}
     for number, record in enumerate(records, start=1):
-        item = _to_row(record, number, cols, file, reviewer)
-        sid = item.session.id or ""
-        if cols.id and sid in seen_ids:
-            raise InvalidInput(
-                f"duplicate id {sid!r} (first on row {seen_ids[sid]})",
-                file=file,
-                row=number,
-                field=cols.id,
-                expected="unique ids",
-            )
+        try:
+            item = _to_row(record, number, cols, file, reviewer)
+            sid = item.session.id or ""
+            if cols.id and sid in seen_ids:
+                raise InvalidInput(
+                    f"duplicate id {sid!r} (first on row {seen_ids[sid]})",
+                    file=file,
+                    row=number,
+                    field=cols.id,
+                    expected="unique ids",
+                )
+        except InvalidInput as exc:
+            if on_error != "skip":
+                raise
+            dataset.rejects.append(_reject(number, exc, record))
+            continue
         seen_ids.setdefault(sid, number)
         dataset.rows.append(item)
+    if not dataset.rows:
+        first = dataset.rejects[0]
+        raise InvalidInput(
+            f"every row was rejected; the first: {first.reason}", file=file, row=first.row, field=first.field
+        )
     return dataset
+
+
+class RejectsWriter:
+    """Rejected rows written as they come (constant memory) to a temp file, renamed into place when
+    the run ends; nothing is left behind when there were none."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.count = 0
+        self._tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self._fh: Any = None
+
+    def __call__(self, reject: Reject) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self._tmp.open("w", encoding="utf-8")
+        record = {"row": reject.row, "field": reject.field, "reason": reject.reason, "record": reject.record}
+        self._fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._tmp.replace(self.path)
+            self._fh = None
+
+
+def write_rejects(rejects: Sequence[Reject], path: str | Path) -> None:
+    """The rejected rows as JSONL (row, field, reason, record), written atomically."""
+    lines = [
+        json.dumps(
+            {"row": r.row, "field": r.field, "reason": r.reason, "record": r.record},
+            ensure_ascii=False,
+            default=str,
+        )
+        for r in rejects
+    ]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
 def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer: str) -> ImportedRow:
@@ -336,7 +569,10 @@ def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer
         model_input: str | list[dict[str, Any]] = parse_input(raw_input)
     else:
         model_input = parse_input(_text(record, cols.input, file, row, required=True))
-    output = _text(record, cols.output, file, row, required=True) or ""
+    output = _text(record, cols.output, file, row, required=False)
+    if output is None:  # the model said nothing: a real session (kept as written; blank cells are "")
+        raw_output = record.get(cols.output)
+        output = raw_output if isinstance(raw_output, str) else ""
     output_b = _text(record, cols.output_b, file, row, required=True) if cols.output_b else None
     reference = _text(record, cols.reference, file, row, required=False) if cols.reference else None
     sid = _text(record, cols.id, file, row, required=True) if cols.id else None
@@ -380,6 +616,9 @@ def _to_row(record: dict[str, Any], row: int, cols: Columns, file: str, reviewer
             comment=None if _blank(record.get(cols.comment)) else str(record.get(cols.comment)),
             metadata=label_spelling(record.get(cols.label or "")),
         )
+    check_session(session, file=file, row=row)
+    if label is not None:
+        check_label(label, file=file, row=row)
     return ImportedRow(row=row, session=session, label=label)
 
 
@@ -419,9 +658,9 @@ def write_records(
     if suffix in (".csv", ".tsv"):
         sep = "\t" if suffix == ".tsv" else ","
         with tmp.open("w", encoding="utf-8", newline="") as fh:
-            fh.write(sep.join(_quote(c, sep) for c in cols) + "\n")
+            fh.write(sep.join(_quote(neutralise_cell(c), sep) for c in cols) + "\n")
             for r in records:
-                fh.write(sep.join(_quote(str(_csv_cell(r.get(k))), sep) for k in cols) + "\n")
+                fh.write(sep.join(_quote(_csv_text(r.get(k)), sep) for k in cols) + "\n")
     elif suffix in (".jsonl", ".ndjson"):
         with tmp.open("w", encoding="utf-8") as fh:
             for r in records:
@@ -446,11 +685,29 @@ def write_records(
     tmp.replace(p)
 
 
+def neutralise_cell(text: str) -> str:
+    """A text cell as CSV export writes it: one that a spreadsheet would run as a formula (starts with
+    = + - @ tab or CR) gets a leading apostrophe (OWASP CSV-injection guidance); so does one that
+    already starts with an apostrophe, so that `restore_cell` gives back the exact text."""
+    return "'" + text if text.startswith((*FORMULA_START, "'")) else text
+
+
+def restore_cell(text: str) -> str:
+    """Undo `neutralise_cell` (CSV import): an apostrophe before = + - @ tab CR or ' is dropped."""
+    return text[1:] if text.startswith("'") and text[1:2] and text[1] in "=+-@\t\r'" else text
+
+
 def _quote(cell: str, sep: str) -> str:
     """RFC 4180 quoting (the csv module leaves a lone \\r unquoted when lines end in \\n)."""
     if any(ch in cell for ch in (sep, '"', "\n", "\r")):
         return '"' + cell.replace('"', '""') + '"'
     return cell
+
+
+def _csv_text(value: Any) -> str:
+    """Text cells are neutralised against formula injection; numbers stay numbers (-0.5 is no formula)."""
+    cell = _csv_cell(value)
+    return neutralise_cell(cell) if isinstance(cell, str) else str(cell)
 
 
 def _csv_cell(value: Any) -> Any:

@@ -8,7 +8,7 @@ UTC. Everything comes back as an aware UTC datetime; anything else is an Invalid
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timezone
 from typing import Any, Protocol
 
@@ -73,6 +73,32 @@ def _utc(t: datetime) -> datetime:
 class _Row(Protocol):
     row: int
     session: Any
+
+
+class TimedRows:
+    """`apply_time_column` for a stream: rows pass through with their session's time set; `used` names
+    the column taken (after the stream is consumed). An explicit `column` missing from a row is an
+    error naming the row; without one, a row's first `created_at` / `timestamp` value is used."""
+
+    def __init__(self, rows: Iterable[Any], column: str | None, file: str) -> None:
+        self.rows, self.column, self.file = rows, column, file
+        self.used: str | None = None
+
+    def __iter__(self) -> Iterator[Any]:
+        for r in self.rows:
+            session = getattr(r, "session", None)
+            if session is not None:
+                self._time(r, session.metadata)
+            yield r
+
+    def _time(self, r: Any, meta: dict[str, Any]) -> None:
+        column = self.column or next((c for c in TIME_COLUMNS if c in meta), None)
+        if column is None:
+            return
+        if column not in meta:
+            raise InvalidInput("no time", file=self.file, row=r.row, field=column, expected=EXPECTED)
+        r.session.created_at = parse_timestamp(meta.pop(column), file=self.file, row=r.row, field=column)
+        self.used = column
 
 
 def apply_time_column(rows: Iterable[_Row], column: str | None, file: str) -> str | None:

@@ -17,7 +17,6 @@ of {prompt, response}, matched on the exact prompt text.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -144,29 +143,11 @@ class IFEvalResult:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for every non-blank line of a JSONL file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read the file: {exc}", file=str(path)) from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(
-                f"broken JSON line: {exc.msg}",
-                file=str(path),
-                row=number,
-                expected="one JSON object per line",
-            ) from None
-        if not isinstance(record, dict):
-            raise InvalidInput("not a JSON object", file=str(path), row=number, expected="a JSON object")
-        yield number, record
+    """(row number, object) for every object of a JSONL file, read by judgeloop.io.read_records (the
+    one reader: lines split on \\n only, so U+2028 inside a string stays part of its line)."""
+    from judgeloop.io import read_records
+
+    yield from enumerate(read_records(path), start=1)
 
 
 def _require_fields(

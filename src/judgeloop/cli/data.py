@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from judgeloop.cli.options import DbOption, ProjectOption
+from judgeloop.cli.options import DbOption, OnErrorOption, ProjectOption, RejectsOption, rejects_path
 
 out = Console()
 
@@ -42,12 +42,16 @@ def import_command(
             "(default: a created_at or timestamp column; else the import time)."
         ),
     ] = None,
+    on_error: OnErrorOption = "raise",
+    rejects: RejectsOption = None,
 ) -> None:
-    """Import sessions and their human labels into a project (all or nothing)."""
-    from judgeloop.io import read_dataset
-    from judgeloop.timestamps import apply_time_column
+    """Import sessions and their human labels into a project (all or nothing; with --on-error skip,
+    all the valid rows or nothing, and the invalid ones listed in a rejects file). Files of any size
+    stream through in bounded batches."""
+    from judgeloop.io import RejectsWriter, stream_dataset
+    from judgeloop.timestamps import TimedRows
 
-    dataset = read_dataset(
+    stream = stream_dataset(
         path,
         input_col=input_col,
         output_col=output_col,
@@ -56,15 +60,42 @@ def import_command(
         id_col=id_col,
         output_b_col=output_b_col,
         reviewer=reviewer,
+        on_error=on_error,
     )
-    timed = apply_time_column(dataset.rows, time_col, str(path))
-    report = open_workspace(db).import_dataset(project, dataset)
+    empty = [0]
+
+    timed = TimedRows(stream, time_col, str(path))
+
+    def counted() -> Any:
+        for item in timed:
+            if getattr(item, "session", None) is not None and not item.session.model_output.strip():  # type: ignore[union-attr]
+                empty[0] += 1
+            yield item
+
+    writer = RejectsWriter(rejects_path(path, rejects))
+    try:
+        report = open_workspace(db).import_stream(
+            project,
+            counted(),
+            file=stream.path,
+            id_field=stream.id_field,
+            on_reject=writer if on_error == "skip" else None,
+        )
+    finally:
+        writer.close()
     out.print(
         f"imported [bold]{path}[/] into project [bold]{project}[/]: {report.rows} rows, "
         f"{report.new_sessions} new sessions ({report.existing_sessions} already there), "
         f"{report.new_labels} new labels ({report.skipped_labels} already there)"
-        + (f"; session times from column '{timed}'" if timed else "")
+        + (f"; session times from column '{timed.used}'" if timed.used else "")
     )
+    notes = []
+    if empty[0]:
+        notes.append(f"{empty[0]} rows with an empty model output (kept: real sessions)")
+    if writer.count:
+        notes.append(f"{writer.count} invalid rows skipped (written to {writer.path})")
+    if notes:
+        out.print("; ".join(notes), highlight=False)
 
 
 def export_records(

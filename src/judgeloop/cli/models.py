@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from judgeloop.cli.options import DbOption
+from judgeloop.cli.options import DbOption, OnErrorOption, RejectsOption, report_rows
 from judgeloop.errors import InvalidInput
 
 out = Console()
@@ -21,19 +21,44 @@ LabelCol = Annotated[str, typer.Option(help="Column with the good/bad label (fil
 IdCol = Annotated[str | None, typer.Option(help="Column with a stable row id (files only).")]
 
 
-def _read(path: Path, input_col: str, output_col: str, label_col: str | None, id_col: str | None) -> Any:
+def _read(
+    path: Path,
+    input_col: str,
+    output_col: str,
+    label_col: str | None,
+    id_col: str | None,
+    on_error: str = "raise",
+    rejects: Path | None = None,
+) -> Any:
+    """The file's rows; with on_error="skip", the rejected ones are written to the rejects file and
+    counted (with empty outputs) on one line."""
     from judgeloop.io import read_dataset
 
-    return read_dataset(path, input_col=input_col, output_col=output_col, label_col=label_col, id_col=id_col)
+    dataset = read_dataset(
+        path,
+        input_col=input_col,
+        output_col=output_col,
+        label_col=label_col,
+        id_col=id_col,
+        on_error=on_error,  # type: ignore[arg-type]
+    )
+    notes = report_rows(dataset, path, rejects)
+    if notes:
+        out.print(notes, highlight=False)
+    return dataset
 
 
 def _examples_from_file(
-    path: Path, cols: tuple[str, str, str, str | None], group_col: str | None
+    path: Path,
+    cols: tuple[str, str, str, str | None],
+    group_col: str | None,
+    on_error: str = "raise",
+    rejects: Path | None = None,
 ) -> tuple[list[Any], str | None]:
     from judgeloop.training import examples_from_rows
     from judgeloop.training.examples import group_column
 
-    dataset = _read(path, *cols)
+    dataset = _read(path, *cols, on_error, rejects)
     keys = {k for r in dataset.rows for k in r.session.metadata if not k.startswith("_")}
     group = group_column(group_col, keys)
     return examples_from_rows(dataset.rows, group), group
@@ -191,6 +216,8 @@ def train_command(
     output_col: OutputCol = "model_output",
     label_col: LabelCol = "good",
     id_col: IdCol = None,
+    on_error: OnErrorOption = "raise",
+    rejects: RejectsOption = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
@@ -204,7 +231,9 @@ def train_command(
     if data is not None:
         if out_dir is None:
             raise InvalidInput("--out is required with DATA", field="out", expected="a model directory")
-        examples, group = _examples_from_file(data, (input_col, output_col, label_col, id_col), group_col)
+        examples, group = _examples_from_file(
+            data, (input_col, output_col, label_col, id_col), group_col, on_error, rejects
+        )
     else:
         from judgeloop.store import Workspace
 
@@ -320,6 +349,8 @@ def evaluate_command(
     output_col: OutputCol = "model_output",
     label_col: LabelCol = "good",
     id_col: IdCol = None,
+    on_error: OnErrorOption = "raise",
+    rejects: RejectsOption = None,
     db: DbOption = None,
 ) -> None:
     """Score sessions with a custom evaluator: a file → predictions JSONL, or a project → verdicts."""
@@ -337,7 +368,8 @@ def evaluate_command(
     if data is not None:
         if out_path is None:
             raise InvalidInput("--out is required with DATA", field="out", expected="a .jsonl path")
-        _evaluate_file(evaluator, data, out_path, batch_size, (input_col, output_col, label_col, id_col))
+        cols = (input_col, output_col, label_col, id_col)
+        _evaluate_file(evaluator, data, out_path, batch_size, cols, on_error, rejects)
     else:
         _evaluate_project(evaluator, str(project), db, batch_size, only_new)
 
@@ -350,14 +382,20 @@ def _has_column(path: Path, column: str) -> bool:
 
 
 def _evaluate_file(
-    evaluator: Any, path: Path, out_path: Path, batch_size: int, cols: tuple[str, str, str, str | None]
+    evaluator: Any,
+    path: Path,
+    out_path: Path,
+    batch_size: int,
+    cols: tuple[str, str, str, str | None],
+    on_error: str = "raise",
+    rejects: Path | None = None,
 ) -> None:
     from judgeloop.io import atomic_write_text
     from judgeloop.stats import binary_agreement
 
     input_col, output_col, label_col, id_col = cols
     label = label_col if _has_column(path, label_col) else None
-    dataset = _read(path, input_col, output_col, label, id_col)
+    dataset = _read(path, input_col, output_col, label, id_col, on_error, rejects)
     pairs = [(r.session.model_input, r.session.model_output) for r in dataset.rows]
     from judgeloop.progress import reporting
 

@@ -1,4 +1,5 @@
-"""CLI commands of human review: `judgeloop reviewer add|list` and `judgeloop queue create|list|status`.
+"""CLI commands of human review: `judgeloop reviewer add|list|remove|unlock` and
+`judgeloop queue create|list|status`.
 
 `judgeloop queue` is shared with `queue fill` (active selection, judgeloop.cli.loop): the commands here join
 that group when it exists, so both sets live under one `queue` command.
@@ -58,6 +59,39 @@ def list_command(project: ProjectOption, db: DbOption = None) -> None:
 
     for name, role in users.members(Workspace(db), project):
         typer.echo(f"{name}\t{role}")
+
+
+@reviewer_app.command("remove")
+def remove_command(
+    name: Annotated[str, typer.Argument(help="User name.")], project: ProjectOption, db: DbOption = None
+) -> None:
+    """Take a user out of the project: their API tokens of it are revoked, their browser sessions end."""
+    from judgeloop.review import users
+    from judgeloop.store import Workspace
+
+    users.remove_member(Workspace(db), name, project)
+    typer.echo(f"{name} was removed from project {project}; their sessions and tokens there have ended.")
+
+
+@reviewer_app.command("unlock")
+def unlock_command(
+    name: Annotated[str | None, typer.Argument(help="User name whose sign-in lock to lift.")] = None,
+    address: Annotated[str | None, typer.Option(help="Also (or only) lift the lock of this address.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Lift a sign-in lock (too many failed sign-ins); without arguments, list the locks."""
+    from judgeloop.review import throttle
+    from judgeloop.store import Workspace
+
+    ws = Workspace(db)
+    if not name and not address:
+        for state in throttle.locks(ws):
+            typer.echo(
+                f"{state.key}\t{state.failures} failures\tuntil {state.locked_until:%Y-%m-%d %H:%M:%S}"
+            )
+        return
+    cleared = throttle.clear(ws, name, address)
+    typer.echo(f"cleared {cleared} lock(s)")
 
 
 def queue_create_command(

@@ -14,12 +14,12 @@ from typing import Literal, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session as DB
 
-from judgeloop.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from judgeloop.store import Workspace
-from judgeloop.store.tables import MembershipRow, ProjectRow, UserRow
+from judgeloop.store.tables import MembershipRow, ProjectRow, TokenRow, UserRow
 from judgeloop.types import REVIEWER_NAME_PATTERN
 
 MemberRole = Literal["reviewer", "admin"]
@@ -41,6 +41,7 @@ class User:
     name: str
     role: MemberRole
     fingerprint: str  # changes when the password changes: signs out every browser session
+    epoch: int = 0  # bumped by sign-out, password change and removal: ends every browser session
 
     @property
     def is_lead(self) -> bool:
@@ -67,7 +68,9 @@ def _fingerprint(password_hash: str | None) -> str:
 
 
 def _user(row: UserRow) -> User:
-    return User(row.id, row.name, cast(MemberRole, row.role), _fingerprint(row.password_hash))
+    return User(
+        row.id, row.name, cast(MemberRole, row.role), _fingerprint(row.password_hash), row.session_epoch or 0
+    )
 
 
 def check_role(role: str) -> MemberRole:
@@ -114,6 +117,7 @@ def add_reviewer(
             db.flush()
         elif new_hash is not None:
             row.password_hash = new_hash
+            row.session_epoch = (row.session_epoch or 0) + 1  # a new password signs every browser out
         if lead:
             row.role = "admin"
         _set_membership(db, row.id, pid, member_role)
@@ -128,6 +132,35 @@ def _set_membership(db: DB, user_id: int, project_id: int, role: MemberRole) -> 
         db.add(MembershipRow(user_id=user_id, project_id=project_id, role=role))
     else:
         found.role = role
+
+
+def end_sessions(ws: Workspace, user_id: int) -> None:
+    """Sign the user out of every browser (their cookies stop working on the next request)."""
+    with ws.db() as db:
+        db.execute(
+            update(UserRow).where(UserRow.id == user_id).values(session_epoch=UserRow.session_epoch + 1)
+        )
+
+
+def remove_member(ws: Workspace, name: str, project: str) -> None:
+    """Take the user out of `project`: the membership goes, their API tokens of that project are revoked
+    and their browser sessions end. The user and their labels stay."""
+    with ws.db() as db:
+        pid = ws.project_id(db, project)
+        row = db.scalar(select(UserRow).where(UserRow.name == name))
+        if row is None:
+            raise NotFound(f"no user named {name!r}")
+        gone = db.execute(
+            delete(MembershipRow).where(MembershipRow.user_id == row.id, MembershipRow.project_id == pid)
+        )
+        if not getattr(gone, "rowcount", 0):
+            raise NotFound(f"{name!r} is not a member of project {project!r}")
+        db.execute(
+            update(TokenRow)
+            .where(TokenRow.user_id == row.id, TokenRow.project_id == pid)
+            .values(revoked=True)
+        )
+        row.session_epoch = (row.session_epoch or 0) + 1
 
 
 def authenticate(ws: Workspace, name: str, password: str) -> User:
@@ -147,7 +180,7 @@ def authenticate(ws: Workspace, name: str, password: str) -> User:
 
 
 def get_user(ws: Workspace, user_id: int) -> User | None:
-    with ws.db() as db:
+    with ws.reader() as db:
         row = db.get(UserRow, user_id)
         return _user(row) if row is not None else None
 
@@ -162,7 +195,7 @@ def user_id(ws: Workspace, name: str) -> int:
 
 def memberships(ws: Workspace, user: User) -> list[Membership]:
     """The projects a user may open; leads see every project, as admin."""
-    with ws.db() as db:
+    with ws.reader() as db:
         if user.is_lead:
             rows = db.execute(select(ProjectRow.name, ProjectRow.id).order_by(ProjectRow.name))
             return [Membership(name, pid, "admin") for name, pid in rows]
@@ -198,7 +231,7 @@ def members(ws: Workspace, project: str) -> list[tuple[str, MemberRole]]:
 def create_project(ws: Workspace, name: str, lead: User) -> str:
     """A new, empty project (leads only); the lead becomes its admin."""
     if not lead.is_lead:
-        raise Unauthorized("only leads (admin users) create projects")
+        raise Forbidden("only leads (admin users) create projects")
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("bad project name", field="project", expected="1-200 characters")
@@ -217,10 +250,12 @@ __all__ = [
     "add_reviewer",
     "authenticate",
     "create_project",
+    "end_sessions",
     "get_user",
     "hash_password",
     "members",
     "membership",
     "memberships",
+    "remove_member",
     "user_id",
 ]

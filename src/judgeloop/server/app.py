@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from judgeloop.server.auth import Principal, principal_for_token
@@ -61,6 +62,12 @@ def _error(status: int, message: str, **extra: object) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": message, **extra})
 
 
+def is_busy(exc: OperationalError) -> bool:
+    """SQLite's busy timeout ran out ("database is locked"), or PostgreSQL gave up waiting for a lock."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("database is locked", "database is busy", "lock timeout", "lock_timeout"))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
@@ -84,6 +91,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return _error(403, str(exc))
 
+    @app.exception_handler(OperationalError)
+    async def _busy(_: Request, exc: OperationalError) -> JSONResponse:
+        if not is_busy(exc):
+            log.exception("database error", exc_info=exc)
+            return _error(500, "internal error")
+        log.warning("database busy: %s", str(exc.orig)[:200])
+        return JSONResponse(
+            status_code=503,
+            content={"detail": "the database is busy (another write holds it): retry shortly"},
+            headers={"Retry-After": "2"},
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -97,6 +116,35 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "internal error")
+
+
+class CatchUnexpected:
+    """Turns an unexpected exception into a plain 500 response *inside* the app, so it never reaches
+    the server: uvicorn closes the keep-alive connection of a request whose app raised, and a client
+    reusing it then fails its next request. Registered after the routes' own handlers."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:  # too late to answer; let the server end the response
+                raise
+            log.exception("unhandled error", exc_info=exc)
+            await _error(500, "internal error")(scope, receive, send)
 
 
 def create_app(
@@ -113,16 +161,22 @@ def create_app(
         for hook in getattr(app.state, "shutdown_hooks", []):
             hook()
 
+    settings = settings or ServeSettings()
+    docs = settings.docs_enabled  # JUDGELOOP_API_DOCS, off by default when JUDGELOOP_ENV=production
     app = FastAPI(
         title="judgeloop",
         version="0.1.0",
         lifespan=lifespan,
         description="Guardrail and evaluation API, human review, and monitoring for LLM outputs.",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     app.state.workspace = workspace or Workspace(db)
     app.state.shutdown_hooks = []
-    app.state.serve_settings = settings or ServeSettings()
+    app.state.serve_settings = settings
     install_error_handlers(app)
+    app.add_middleware(CatchUnexpected)
     from judgeloop.server import routes
 
     routes.include_all(app)

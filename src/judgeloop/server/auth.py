@@ -58,7 +58,7 @@ def create_token(ws: Workspace, project: str, role: str, user_id: int | None = N
 def principal_for_token(ws: Workspace, token: str) -> Principal:
     from judgeloop.store.tables import UserRow
 
-    with ws.db() as db:
+    with ws.reader() as db:  # read-only: takes no write lock on SQLite (imports may hold it)
         row = db.scalar(select(TokenRow).where(TokenRow.token_hash == hash_token(token)))
         if row is None or row.revoked:
             raise Unauthorized("invalid or revoked token")

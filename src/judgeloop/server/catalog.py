@@ -68,7 +68,7 @@ def _visible(scope: ProjectScope) -> Any:
 
 def visible_versions(ws: Workspace, scope: ProjectScope, name: str | None = None) -> list[VersionRecord]:
     """Every version the project may use, by name then version."""
-    with ws.db() as db:
+    with ws.reader() as db:  # read-only: no write lock on SQLite
         q = (
             select(EvaluatorVersionRow)
             .where(_visible(scope))
@@ -81,7 +81,7 @@ def visible_versions(ws: Workspace, scope: ProjectScope, name: str | None = None
 
 def all_champions(ws: Workspace) -> list[VersionRecord]:
     """The champion of every evaluator name, whatever its project (for warming a server's cache)."""
-    with ws.db() as db:
+    with ws.reader() as db:
         rows = db.scalars(select(EvaluatorVersionRow).where(EvaluatorVersionRow.status == "champion"))
         return [_record(r, None) for r in rows]
 

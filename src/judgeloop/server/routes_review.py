@@ -4,6 +4,7 @@ The pages label through the JSON API (routes_queues.py and `POST /v1/labels`).""
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -12,14 +13,15 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 
-from judgeloop.errors import Unauthorized
-from judgeloop.review import agreement, charts, exporting, items, queues, users
+from judgeloop.errors import Forbidden, Unauthorized
+from judgeloop.review import agreement, charts, exporting, items, queues, throttle, users
 from judgeloop.server import pages
 from judgeloop.server.app import WorkspaceDep
 from judgeloop.server.pages import PageSession, redirect, render, safe_next
 from judgeloop.server.web_auth import WebAuth, WebAuthDep, WebSession
 
 router = APIRouter(prefix="/review", include_in_schema=False)
+log = logging.getLogger("judgeloop.server.review")
 
 
 def setup(app: FastAPI) -> None:
@@ -33,21 +35,40 @@ def _member(request: Request, session: WebSession, project: str) -> users.Member
 def _admin(request: Request, session: WebSession, project: str) -> users.Membership:
     m = _member(request, session, project)
     if m.role != "admin":
-        raise Unauthorized(f"only admins of {project!r} may do this")
+        raise Forbidden(f"only admins of {project!r} may do this")
     return m
 
 
 # --- sign in -----------------------------------------------------------------------------------
 
 
-def _login_form(request: Request, auth: WebAuth, next: str | None, error: str | None = None) -> Response:
+def _login_form(
+    request: Request,
+    auth: WebAuth,
+    next: str | None,
+    error: str | None = None,
+    retry_after: int | None = None,
+) -> Response:
     token = auth.new_login_token()
-    status = 401 if error else 200
+    status = 429 if retry_after else 401 if error else 200
     response = render(
         request, "login.html", None, status, next=safe_next(next), error=error, login_token=token
     )
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     auth.set_login_token(request, response, token)
     return response
+
+
+def _policy(auth: WebAuth) -> throttle.ThrottlePolicy:
+    s = auth.settings
+    return throttle.ThrottlePolicy(s.login_max_failures, s.login_max_failures_per_address, s.login_lockout_s)
+
+
+def _locked(request: Request, auth: WebAuth, next: str, wait: int) -> Response:
+    minutes = max(1, round(wait / 60))
+    text = f"too many failed sign-ins: try again in about {minutes} minute(s), or ask an admin to unlock"
+    return _login_form(request, auth, next, text, retry_after=wait)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -66,10 +87,24 @@ def login(
     next: Annotated[str, Form()] = "/review",
 ) -> Response:
     auth.check_login_token(request, login_token)
+    policy, address = _policy(auth), request.client.host if request.client else None
+    keys = {
+        throttle.account_key(name): policy.account_limit,
+        throttle.address_key(address): policy.address_limit,
+    }
+    wait = throttle.retry_after(ws, list(keys))
+    if wait is not None:  # locked: the password is not even checked
+        log.warning("sign-in refused (locked) for %r from %s", name[:200], address)
+        return _locked(request, auth, next, wait)
     try:
         user = users.authenticate(ws, name, password)
     except Unauthorized as exc:
+        count, wait = throttle.record_failure(ws, keys, policy)
+        log.warning("failed sign-in for %r from %s (%d in a row)", name[:200], address, count)
+        if wait is not None:
+            return _locked(request, auth, next, wait)
         return _login_form(request, auth, next, str(exc))
+    throttle.record_success(ws, user.name)
     response = redirect(safe_next(next))
     auth.sign_in(response, request, user)
     return response
@@ -79,7 +114,7 @@ def login(
 async def logout(request: Request, session: PageSession, auth: WebAuthDep) -> Response:
     pages.check_form(auth, session, await request.form())
     response = redirect("/review/login")
-    auth.sign_out(response)
+    auth.sign_out(response, session)
     return response
 
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from judgeloop.errors import JudgeloopError, Unauthorized
-from judgeloop.review import items, queues, users
+from judgeloop.errors import Forbidden, JudgeloopError
+from judgeloop.review import items, queues, throttle, users
 from judgeloop.review.models import IMPLEMENTED_STRATEGIES, QUEUE_MODES, STRATEGIES, QueueIn
 from judgeloop.server import pages
 from judgeloop.server.app import WorkspaceDep
@@ -36,7 +36,7 @@ def _page(
     ws = request.app.state.workspace
     mine = _admin_projects(ws, session)
     if not mine and not session.user.is_lead:
-        raise Unauthorized("the admin page is for project admins and leads")
+        raise Forbidden("the admin page is for project admins and leads")
     project = project if project in mine else (mine[0] if mine else None)
     context: dict[str, Any] = {
         "project": project,
@@ -52,6 +52,7 @@ def _page(
         settings = ws.project_settings(project)
         context.update(
             members=users.members(ws, project),
+            locked={s.key.split(":", 1)[1] for s in throttle.locks(ws) if s.key.startswith("account:")},
             queues=queues.list_queues(ws, project),
             tags="\n".join(settings.get("failure_tags") or []),
             rubric="\n".join(
@@ -93,7 +94,7 @@ def _validation_text(exc: Exception) -> str:
 
 def _check_admin(ws: Any, session: WebSession, project: str) -> None:
     if users.membership(ws, session.user, project).role != "admin":
-        raise Unauthorized(f"only admins of {project!r} may do this")
+        raise Forbidden(f"only admins of {project!r} may do this")
 
 
 @router.post("/projects")
@@ -147,7 +148,7 @@ async def invite(
     try:
         exists = _exists(ws, name)
         if exists and password and not session.user.is_lead:
-            raise Unauthorized("only leads set the password of an existing user")
+            raise Forbidden("only leads set the password of an existing user")
         if password is None and not exists:
             password = made = secrets.token_urlsafe(12)
         users.add_reviewer(ws, name, project, role, password)
@@ -164,6 +165,34 @@ def _exists(ws: Any, name: str) -> bool:
     except JudgeloopError:
         return False
     return True
+
+
+@router.post("/{project}/unlock")
+async def unlock(
+    project: str, request: Request, session: PageSession, auth: WebAuthDep, ws: WorkspaceDep
+) -> Response:
+    """Lift a member's sign-in lock (too many failed sign-ins)."""
+    form = await _form(request, session, auth)
+    _check_admin(ws, session, project)
+    name = form.get("name", "")
+    if name not in {n for n, _ in users.members(ws, project)}:
+        return _failed(request, session, project, Forbidden(f"{name!r} is not a member of {project!r}"))
+    throttle.clear(ws, name)
+    return _done(project, f"{name} may sign in again.")
+
+
+@router.post("/{project}/remove")
+async def remove(
+    project: str, request: Request, session: PageSession, auth: WebAuthDep, ws: WorkspaceDep
+) -> Response:
+    """Take a member out of the project: their tokens of it are revoked and their browser sessions end."""
+    form = await _form(request, session, auth)
+    _check_admin(ws, session, project)
+    try:
+        users.remove_member(ws, form.get("name", ""), project)
+    except JudgeloopError as exc:
+        return _failed(request, session, project, exc)
+    return _done(project, f"{form.get('name')} was removed from {project}.")
 
 
 @router.post("/{project}/settings")

@@ -23,6 +23,7 @@ from pydantic import (
 
 from judgeloop.errors import InvalidInput
 from judgeloop.types import REVIEWER_NAME_PATTERN, LabelKind, ModelInput, PairChoice, input_text
+from judgeloop.values import MAX_TAG_CHARS, MAX_TAGS, find_bad_value
 
 DEFAULT_MAX_CHARS = 100_000
 
@@ -38,10 +39,22 @@ def _check_length(value: str, info: ValidationInfo) -> str:
     return value
 
 
-class _Text(BaseModel):
-    """Shared checks of model_input / model_output."""
+class _Checked(BaseModel):
+    """Every field: no NUL characters in text, no NaN/Infinity (judgeloop.values), unknown fields refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        problem = find_bad_value(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class _Text(_Checked):
+    """Shared checks of model_input / model_output."""
 
     model_input: ModelInput
     model_output: str
@@ -143,10 +156,9 @@ class SessionsLogged(BaseModel):
     sessions: list[SessionLogged]
 
 
-class LabelIn(BaseModel):
-    """A human label from another tool. The reviewer defaults to the caller's user or token name."""
-
-    model_config = ConfigDict(extra="forbid")
+class LabelIn(_Checked):
+    """A human label from another tool. The reviewer defaults to the caller's user or token name.
+    Tags, comment and metadata are bounded like session fields (metadata as JSON)."""
 
     session_id: str = Field(min_length=1, max_length=200)
     reviewer: str | None = Field(
@@ -158,16 +170,35 @@ class LabelIn(BaseModel):
     good: bool | None = None
     scores: dict[str, float] | None = None
     choice: PairChoice | None = None
-    failure_tags: list[str] = Field(default_factory=list, max_length=100)
+    failure_tags: list[str] = Field(default_factory=list, max_length=MAX_TAGS)
     comment: str | None = Field(default=None, max_length=DEFAULT_MAX_CHARS)
     duration_ms: int | None = Field(default=None, ge=0)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("failure_tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        long = next((t for t in value if len(t) > MAX_TAG_CHARS), None)
+        if long is not None:
+            raise ValueError(f"a tag has {len(long):,} characters; the limit is {MAX_TAG_CHARS}")
+        return value
 
-class SettingsIn(BaseModel):
+    @field_validator("metadata")
+    @classmethod
+    def _metadata(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        _check_length(json.dumps(value, ensure_ascii=False, default=str), info)
+        return value
+
+    @field_validator("scores")
+    @classmethod
+    def _scores(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None and len(value) > 100:
+            raise ValueError(f"{len(value)} criteria; the limit is 100")
+        return value
+
+
+class SettingsIn(_Checked):
     """Project settings an admin may change; omitted fields stay as they are, null clears one."""
-
-    model_config = ConfigDict(extra="forbid")
 
     sample_rate: float | None = Field(
         default=None, ge=0.0, le=1.0, description="share of logged sessions to score"
@@ -177,9 +208,7 @@ class SettingsIn(BaseModel):
     )
 
 
-class PromoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PromoteIn(_Checked):
     version: int = Field(ge=1)
     force: bool = False
     require: Literal["not_worse", "better"] = "not_worse"

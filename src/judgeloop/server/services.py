@@ -13,6 +13,7 @@ from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from judgeloop.server import catalog
 from judgeloop.server.auth import Principal, hash_token
 from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope, Scope
+from judgeloop.server.idempotency import Claim
 from judgeloop.server.runtime import Runtime
 from judgeloop.server.schemas import (
     LabelIn,
@@ -38,8 +39,18 @@ def scope_of(principal: ProjectScope) -> Scope:
 # --- production traffic and labels -----------------------------------------------------------
 
 
-def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[SessionIn]) -> SessionsLogged:
-    """Store every session; queue the sampled share (by project `sample_rate`) for background scoring."""
+def log_sessions(
+    rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[SessionIn], claim: Claim | None = None
+) -> SessionsLogged:
+    """Store every session; queue the sampled share (by project `sample_rate`) for background scoring.
+    With an idempotency `claim`, the response is remembered in the sessions' transaction."""
+    rate = float(ws.project_settings(scope.project).get(SAMPLE_RATE) or 0.0)
+
+    def remember(db: Any, stored: list[Session]) -> None:
+        if claim is not None:
+            flags = [is_sampled(s.id or "", rate) for s in stored]
+            claim.remember(db, 201, _logged(stored, flags, sum(flags)).model_dump(mode="json"))
+
     stored = ws.add_sessions(
         scope.project,
         [
@@ -55,14 +66,21 @@ def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[Se
             )
             for s in items
         ],
+        also=remember,
     )
-    rate = float(ws.project_settings(scope.project).get(SAMPLE_RATE) or 0.0)
     flags = [is_sampled(s.id or "", rate) for s in stored]
     chosen = [s for s, flag in zip(stored, flags, strict=True) if flag]
     queued = rt.scorer.enqueue(scope_of(scope), chosen)
+    result = _logged(stored, flags, queued)
+    if claim is not None and queued != len(chosen):
+        claim.update(ws, result.model_dump(mode="json"))
+    return result
+
+
+def _logged(stored: list[Session], flags: list[bool], queued: int) -> SessionsLogged:
     return SessionsLogged(
         stored=len(stored),
-        sampled=len(chosen),
+        sampled=sum(flags),
         queued=queued,
         sessions=[
             SessionLogged(session_id=s.id or "", id=s.id or "", sampled=f)
@@ -71,7 +89,7 @@ def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[Se
     )
 
 
-def add_label(ws: Workspace, principal: Principal, body: LabelIn) -> Label:
+def add_label(ws: Workspace, principal: Principal, body: LabelIn, claim: Claim | None = None) -> Label:
     """Store a label in the caller's name. Only an integration (a service token with no user behind
     it) may name another reviewer; such labels are marked `imported` with the token that sent them.
     Undo and adjudication have their own routes: their metadata flags are refused here."""
@@ -93,7 +111,12 @@ def add_label(ws: Workspace, principal: Principal, body: LabelIn) -> Label:
             )
         data["metadata"] = {**body.metadata, IMPORTED: True, "imported_by": principal.name}
     data["reviewer"] = reviewer
-    return ws.add_label(principal.project, Label(**data))
+
+    def remember(db: Any, stored: Label) -> None:
+        if claim is not None:
+            claim.remember(db, 201, stored.model_dump(mode="json"))
+
+    return ws.add_label(principal.project, Label(**data), also=remember)
 
 
 def session_detail(ws: Workspace, scope: ProjectScope, uid: str) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -26,6 +28,19 @@ class ServeSettings(BaseSettings):
     request_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for a verdict (then 503).")
     auth_cache_s: float = Field(default=2.0, ge=0, description="How long a token lookup is reused.")
     metrics_require_token: bool = Field(default=False, description="Whether /metrics needs a Bearer token.")
+    idempotency_ttl_s: float = Field(
+        default=24 * 3600, gt=0, description="How long an Idempotency-Key's first response is replayed."
+    )
+    env: Literal["development", "production"] = Field(
+        default="development", description="`production` turns off what only developers need (API docs)."
+    )
+    api_docs: bool | None = Field(
+        default=None, description="Serve /docs, /redoc and /openapi.json (default: on unless env=production)."
+    )
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
 
 def get_settings() -> ServeSettings:

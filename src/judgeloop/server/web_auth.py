@@ -1,7 +1,7 @@
 """Browser sessions of the review UI: signed cookies, CSRF tokens, and the cookie principal.
 
-The session cookie (`jl_session`) holds the user id, a fingerprint of the password hash (a password
-change signs every browser out) and the session's CSRF token, signed and timestamped with
+The session cookie (`jl_session`) holds the user id, a fingerprint of the password hash, the user's
+session epoch and the session's CSRF token, signed and timestamped with
 itsdangerous; it is HttpOnly, SameSite=Lax, and Secure when the request came over https (or when
 `JUDGELOOP_COOKIE_SECURE=true`). Forms carry the CSRF token in a hidden `csrf_token` field, scripts in
 the `X-CSRF-Token` header; every unsafe request made with the cookie must carry it. The sign-in form,
@@ -9,6 +9,13 @@ which has no session yet, uses a double-submit token (`jl_login` cookie = form f
 
 The signing key is `JUDGELOOP_SECRET_KEY`; without it each server process makes a random one (browser
 sessions then end when the server restarts and do not cross processes).
+
+Sessions are revocable on the server: every request compares the cookie's epoch with the user's
+`session_epoch`, which sign-out, a password change and removal from a project bump, so a captured
+cookie stops working at once (sign-out ends the user's sessions in every browser).
+
+Sign-in is throttled per account and per client address (judgeloop.review.throttle); failures are
+logged on the `judgeloop.server.review` logger.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from judgeloop.errors import Unauthorized
+from judgeloop.errors import Forbidden
 from judgeloop.review import users
 from judgeloop.review.users import User
 from judgeloop.server.auth import Principal
@@ -48,6 +55,15 @@ class ReviewSettings(BaseSettings):
     secret_key: SecretStr | None = Field(default=None, description="Signs browser-session cookies.")
     session_max_age_s: int = Field(default=12 * 3600, gt=0, description="How long a sign-in lasts.")
     cookie_secure: bool | None = Field(default=None, description="Force the Secure flag (default: on https).")
+    login_max_failures: int = Field(
+        default=10, gt=0, le=20, description="Failed sign-ins in a row that lock an account (429)."
+    )
+    login_max_failures_per_address: int = Field(
+        default=20, gt=0, le=20, description="Failed sign-ins in a row from one address that lock it."
+    )
+    login_lockout_s: float = Field(
+        default=900.0, gt=0, description="How long a lock lasts unless an admin clears it sooner."
+    )
     review_stale_minutes: float = Field(
         default=30.0, gt=0, description="An item assigned but not labelled for this long is offered again."
     )
@@ -91,14 +107,17 @@ class WebAuth:
     def sign_in(self, response: Response, request: Request, user: User) -> WebSession:
         """A new session (and a new CSRF token) for `user`, set as the session cookie."""
         session = WebSession(user, secrets.token_urlsafe(24))
-        payload = {"u": user.id, "f": user.fingerprint, "c": session.csrf}
+        payload = {"u": user.id, "f": user.fingerprint, "e": user.epoch, "c": session.csrf}
         self._set(
             response, request, SESSION_COOKIE, self._signer.dumps(payload), self.settings.session_max_age_s
         )
         response.delete_cookie(LOGIN_COOKIE, path="/")
         return session
 
-    def sign_out(self, response: Response) -> None:
+    def sign_out(self, response: Response, session: WebSession | None = None) -> None:
+        """Delete the cookie and, for a signed-in user, end their sessions on the server too."""
+        if session is not None:
+            users.end_sessions(self.ws, session.user.id)
         response.delete_cookie(SESSION_COOKIE, path="/")
 
     def read(self, request: Request) -> WebSession | None:
@@ -118,6 +137,8 @@ class WebAuth:
             return None
         user = users.get_user(self.ws, int(data.get("u", 0)))
         if user is None or not hmac.compare_digest(user.fingerprint, str(data.get("f", ""))):
+            return None
+        if data.get("e") != user.epoch:  # signed out, password changed or removed since
             return None
         return WebSession(user, str(data.get("c", "")))
 
@@ -160,7 +181,7 @@ class WebAuth:
             wanted = mine[0].project
         found = next((m for m in mine if m.project == wanted), None)
         if found is None:
-            raise Unauthorized(f"user {session.user.name!r} is not a member of project {wanted!r}")
+            raise Forbidden(f"user {session.user.name!r} is not a member of project {wanted!r}")
         return Principal(
             project=found.project, project_id=found.project_id, role=found.role, user=session.user.name
         )

@@ -35,13 +35,24 @@ def missing_sqlite_file(url: str | None = None) -> Path | None:
     return None if path.exists() else path
 
 
+def busy_timeout_ms() -> int:
+    """How long a SQLite write waits for the lock ($JUDGELOOP_SQLITE_BUSY_MS, 30,000); then the API
+    answers 503 with Retry-After."""
+    return int(os.environ.get("JUDGELOOP_SQLITE_BUSY_MS") or 30_000)
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    readonly = conn.get_execution_options().get("judgeloop_readonly")
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -50,12 +61,13 @@ def make_engine(url: str | None = None) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:")
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 30},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms() / 1000},
             poolclass=None if memory else NullPool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing; readers
+        # (Workspace.reader, execution option `judgeloop_readonly`) begin deferred and take no lock.
+        event.listen(engine, "begin", _sqlite_begin)
         engine.dialect._judgeloop_sqlite = True  # type: ignore[attr-defined]
         # let SQLAlchemy not emit its own BEGIN (pysqlite's implicit transactions are off)
         event.listen(engine, "connect", lambda c, _r: setattr(c, "isolation_level", None))

@@ -173,6 +173,79 @@ class UserRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(500), nullable=True)
     role: Mapped[str] = mapped_column(String(20), default="reviewer")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Bumped by sign-out, password change and removal from a project: ends every browser session.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class LoginThrottleRow(Base):
+    """Consecutive failed sign-ins per account (`account:NAME`) and per address (`address:IP`)."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyRow(Base):
+    """The first response to a write sent with an `Idempotency-Key`, replayed to retries."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("scope", "route", "key", name="uq_idempotency_scope_route_key"),
+        Index("ix_idempotency_created", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(100))
+    route: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportSessionRow(Base):
+    """A session staged by an import in progress (judgeloop.store.importing); no reader looks here.
+    The import's last transaction moves its rows into `sessions` and deletes them."""
+
+    __tablename__ = "import_sessions"
+    __table_args__ = (Index("ix_import_sessions_import_uid", "import_id", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[str] = mapped_column(String(36))
+    row: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(200))
+    model_input: Mapped[Any] = mapped_column(JSON)
+    model_output: Mapped[str] = mapped_column(Text)
+    output_b: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reference: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    source: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    staged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ImportLabelRow(Base):
+    """A label staged by an import in progress, keyed by its session's uid."""
+
+    __tablename__ = "import_labels"
+    __table_args__ = (Index("ix_import_labels_import_uid", "import_id", "uid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[str] = mapped_column(String(36))
+    row: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(200))
+    label_key: Mapped[str] = mapped_column(String(64))
+    reviewer: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    good: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    choice: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    failure_tags: Mapped[list[Any]] = mapped_column(default=list)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    staged_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class MembershipRow(Base):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -32,6 +32,7 @@ from judgeloop.types import (
     VerdictStatus,
     content_hash,
 )
+from judgeloop.values import check_label, check_session
 
 
 @dataclass
@@ -128,6 +129,15 @@ class Workspace:
         with DB(self.engine, expire_on_commit=False) as db, db.begin():
             yield db
 
+    @contextmanager
+    def reader(self) -> Iterator[DB]:
+        """A read-only unit of work: on SQLite it takes no write lock (a deferred BEGIN under WAL), so
+        reads go on while an import or another writer holds the lock. Never commits."""
+        with self.engine.connect() as conn:
+            conn.execution_options(judgeloop_readonly=True)
+            with DB(bind=conn, expire_on_commit=False) as db:  # closing rolls back
+                yield db
+
     # --- projects ---------------------------------------------------------------------------
 
     def project_id(self, db: DB, name: str, *, create: bool = False) -> int:
@@ -145,11 +155,11 @@ class Workspace:
         return row.id
 
     def projects(self) -> list[str]:
-        with self.db() as db:
+        with self.reader() as db:
             return list(db.scalars(select(ProjectRow.name).order_by(ProjectRow.name)))
 
     def project_settings(self, name: str) -> dict[str, Any]:
-        with self.db() as db:
+        with self.reader() as db:
             row = db.get(ProjectRow, self.project_id(db, name))
             return dict(row.settings or {}) if row else {}
 
@@ -162,81 +172,19 @@ class Workspace:
     # --- sessions and labels ------------------------------------------------------------------
 
     def import_dataset(self, project: str, dataset: Dataset) -> ImportReport:
-        """Store a validated dataset in one transaction. Re-importing the same rows adds nothing."""
-        report = ImportReport(project, len(dataset.rows), 0, 0, 0, 0)
-        with self.db() as db:
-            pid = self.project_id(db, project, create=True)
-            uids = [r.session.id for r in dataset.rows]
-            existing = {
-                row.uid: row
-                for row in db.scalars(
-                    select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid.in_(uids))
-                )
-            }
-            pks: dict[str, int] = {}
-            for item in dataset.rows:
-                pks[item.session.id or ""] = self._upsert_session(
-                    db, pid, item.session, existing, report, dataset.path, item.row
-                )
-            self._add_import_labels(db, pid, dataset, pks, report)
-        return report
+        """Store a validated dataset, all or nothing. Re-importing the same rows adds nothing."""
+        from judgeloop.store.importing import import_rows
 
-    def _upsert_session(
-        self,
-        db: DB,
-        pid: int,
-        s: Session,
-        existing: dict[str, SessionRow],
-        report: ImportReport,
-        file: str,
-        row: int,
-    ) -> int:
-        uid = s.id or content_hash(s.model_input, s.model_output, s.output_b)
-        digest = content_hash(s.model_input, s.model_output, s.output_b)
-        found = existing.get(uid)
-        if found is not None:
-            if found.content_hash != digest:
-                raise Conflict(
-                    f"{file}: row {row}: session id {uid!r} already exists in this project with "
-                    "different input/output (ids must identify one session)"
-                )
-            report.existing_sessions += 1
-            return found.pk
-        new = SessionRow(
-            project_id=pid,
-            uid=uid,
-            model_input=s.model_input,
-            model_output=s.model_output,
-            output_b=s.output_b,
-            reference=s.reference,
-            meta=s.metadata,
-            source=s.source,
-            content_hash=digest,
-            **({"created_at": s.created_at} if s.created_at else {}),
-        )
-        db.add(new)
-        db.flush()
-        existing[uid] = new
-        report.new_sessions += 1
-        return new.pk
+        return import_rows(self, project, dataset.rows, file=dataset.path)
 
-    def _add_import_labels(
-        self, db: DB, pid: int, dataset: Dataset, pks: dict[str, int], report: ImportReport
-    ) -> None:
-        have: dict[int, set[tuple[Any, ...]]] = defaultdict(set)
-        rows = db.scalars(select(LabelRow).where(LabelRow.session_pk.in_(list(pks.values()))))
-        for lab in rows:
-            have[lab.session_pk].add(_label_key(label_from_row(lab, "")))
-        for item in dataset.labelled:
-            assert item.label is not None
-            pk = pks[item.session.id or ""]
-            key = _label_key(item.label)
-            if key in have[pk]:
-                report.skipped_labels += 1
-                continue
-            have[pk].add(key)
-            db.add(self._label_row(pid, pk, item.label))
-            report.new_labels += 1
+    def import_stream(
+        self, project: str, rows: Iterable[Any], *, file: str, id_field: str | None = None, **kw: Any
+    ) -> ImportReport:
+        """Import rows streamed from a file of any size (judgeloop.io.stream_dataset) in bounded batches,
+        all or nothing (judgeloop.store.importing)."""
+        from judgeloop.store.importing import import_rows
+
+        return import_rows(self, project, rows, file=file, id_field=id_field, **kw)
 
     @staticmethod
     def _label_row(pid: int, pk: int, label: Label) -> LabelRow:
@@ -255,12 +203,20 @@ class Workspace:
             meta=label.metadata,
         )
 
-    def add_sessions(self, project: str, sessions: Sequence[Session]) -> list[Session]:
-        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids."""
-        out = []
+    def add_sessions(
+        self,
+        project: str,
+        sessions: Sequence[Session],
+        *,
+        also: Callable[[DB, list[Session]], None] | None = None,
+    ) -> list[Session]:
+        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids.
+        `also(db, stored)` runs inside the same transaction (e.g. remembering an idempotency key)."""
+        out: list[Session] = []
         with self.db() as db:
             pid = self.project_id(db, project, create=True)
             for s in sessions:
+                check_session(s)
                 digest = content_hash(s.model_input, s.model_output, s.output_b)
                 uid = s.id or digest
                 found = db.scalar(
@@ -284,6 +240,8 @@ class Workspace:
                 elif found.content_hash != digest:
                     raise Conflict(f"session id {uid!r} already exists with different input/output")
                 out.append(session_from_row(found, project))
+            if also is not None:
+                also(db, out)
         return out
 
     def _session_pk(self, db: DB, pid: int, uid: str) -> int:
@@ -292,20 +250,27 @@ class Workspace:
             raise NotFound(f"no session {uid!r} in this project")
         return pk
 
-    def add_label(self, project: str, label: Label) -> Label:
-        """Append a human label (a correction is a new row; nothing is overwritten)."""
+    def add_label(
+        self, project: str, label: Label, *, also: Callable[[DB, Label], None] | None = None
+    ) -> Label:
+        """Append a human label (a correction is a new row; nothing is overwritten). `also(db, stored)`
+        runs inside the same transaction."""
         _validate_label(label)
+        check_label(label)
         with self.db() as db:
             pid = self.project_id(db, project)
             row = self._label_row(pid, self._session_pk(db, pid, label.session_id), label)
             db.add(row)
             db.flush()
-            return label_from_row(row, label.session_id)
+            stored = label_from_row(row, label.session_id)
+            if also is not None:
+                also(db, stored)
+            return stored
 
     def sessions(
         self, project: str, ids: Sequence[str] | None = None, limit: int | None = None
     ) -> list[Session]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             q = select(SessionRow).where(SessionRow.project_id == pid).order_by(SessionRow.pk)
             if ids is not None:
@@ -315,7 +280,7 @@ class Workspace:
             return [session_from_row(r, project) for r in db.scalars(q)]
 
     def session_detail(self, project: str, uid: str) -> tuple[Session, list[Label], list[Verdict]]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             row = db.scalar(select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid == uid))
             if row is None:
@@ -331,7 +296,7 @@ class Workspace:
             )
 
     def labels(self, project: str, kind: str | None = None) -> list[Label]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             q = (
                 select(LabelRow, SessionRow.uid)
@@ -383,7 +348,7 @@ class Workspace:
         return len(verdicts)
 
     def verdicts(self, project: str, evaluator: str | None = None) -> list[Verdict]:
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             q = (
                 select(VerdictRow, SessionRow.uid)
@@ -402,7 +367,7 @@ class Workspace:
 
     def stats(self, project: str) -> dict[str, Any]:
         labels = self.labels(project)
-        with self.db() as db:
+        with self.reader() as db:
             pid = self.project_id(db, project)
             n_sessions = db.scalar(
                 select(func.count()).select_from(SessionRow).where(SessionRow.project_id == pid)

@@ -101,12 +101,12 @@ def validate_examples(examples: Sequence[Example], min_per_class: int = MIN_PER_
             raise InvalidInput(
                 f"label {ex.label!r} is not binary", row=number, field="label", expected="1 (good) or 0 (bad)"
             )
-        if not isinstance(ex.model_output, str) or not ex.model_output.strip():
+        if not isinstance(ex.model_output, str):  # an empty output is a real session: the model said nothing
             raise InvalidInput(
-                f"empty model_output (id {ex.key})",
+                f"model_output is {type(ex.model_output).__name__}, not text (id {ex.key})",
                 row=number,
                 field="model_output",
-                expected="non-empty text",
+                expected="text (may be empty)",
             )
         if isinstance(ex.model_input, str) and not ex.model_input.strip():
             raise InvalidInput(

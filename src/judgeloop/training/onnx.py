@@ -112,13 +112,35 @@ class OnnxForward:
             options.intra_op_num_threads = int(num_threads)
         if os.environ.get("JUDGELOOP_ONNX_SPINNING", "1") == "0":
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = _open_session(ort, Path(path), options)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.path = Path(path)
 
     def __call__(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {name: arrays[name] for name in self.inputs if name in arrays}
         return np.asarray(self.session.run(None, feeds)[0])
+
+
+def _open_session(ort: Any, path: Path, options: Any) -> Any:
+    """An ONNX Runtime session, or InvalidInput naming the file and what is wrong with it (missing,
+    empty, truncated or not ONNX) instead of ONNX Runtime's own error."""
+    from judgeloop.errors import InvalidInput
+
+    fix = f"a model.onnx written by `judgeloop export-onnx {path.parent}`"
+    if not path.is_file():
+        raise InvalidInput("the ONNX model file is missing", file=str(path), expected=fix)
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidInput("the ONNX model file is empty (0 bytes)", file=str(path), expected=fix)
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own pybind error types (InvalidProtobuf, Fail...)
+        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(
+            f"not a readable ONNX model ({size:,} bytes; truncated or corrupt?): {reason}",
+            file=str(path),
+            expected=fix,
+        ) from None
 
 
 def available() -> bool:
