@@ -10,6 +10,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "health",
     "guardrail",
     "traffic",
+    "traces",
     "evaluators",
     "metrics",
     "queues",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
 
 from pydantic import (
@@ -96,6 +97,14 @@ class SessionIn(_Text):
     reference: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     source: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = Field(default=None, description="when the call happened (default: now)")
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc) if value else None
+        return value.astimezone(timezone.utc)
 
     @field_validator("output_b", "reference")
     @classmethod

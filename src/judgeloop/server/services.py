@@ -51,6 +51,7 @@ def log_sessions(rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[Se
                 reference=s.reference,
                 metadata=s.metadata,
                 source=s.source or "api:sessions",
+                created_at=s.created_at,
             )
             for s in items
         ],

@@ -256,18 +256,26 @@ class Workspace:
         )
 
     def add_sessions(self, project: str, sessions: Sequence[Session]) -> list[Session]:
-        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids."""
-        out = []
+        """Store new sessions (production traffic); ids default to a content hash. Returns them with ids.
+
+        One query finds the ids already stored and one flush writes the new rows, so a batch costs about
+        the same as one session plus its rows."""
+        keyed = []
+        for s in sessions:
+            digest = content_hash(s.model_input, s.model_output, s.output_b)
+            keyed.append((s.id or digest, digest, s))
         with self.db() as db:
             pid = self.project_id(db, project, create=True)
-            for s in sessions:
-                digest = content_hash(s.model_input, s.model_output, s.output_b)
-                uid = s.id or digest
-                found = db.scalar(
-                    select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid == uid)
-                )
-                if found is None:
-                    found = SessionRow(
+            rows: dict[str, SessionRow] = {}
+            uids = list({uid for uid, _, _ in keyed})
+            for start in range(0, len(uids), 500):
+                chunk = uids[start : start + 500]
+                found = select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid.in_(chunk))
+                rows.update((row.uid, row) for row in db.scalars(found))
+            for uid, digest, s in keyed:
+                row = rows.get(uid)
+                if row is None:
+                    row = rows[uid] = SessionRow(
                         project_id=pid,
                         uid=uid,
                         model_input=s.model_input,
@@ -277,13 +285,13 @@ class Workspace:
                         meta=s.metadata,
                         source=s.source,
                         content_hash=digest,
+                        **({"created_at": s.created_at} if s.created_at else {}),
                     )
-                    db.add(found)
-                    db.flush()
-                elif found.content_hash != digest:
+                    db.add(row)
+                elif row.content_hash != digest:
                     raise Conflict(f"session id {uid!r} already exists with different input/output")
-                out.append(session_from_row(found, project))
-        return out
+            db.flush()
+            return [session_from_row(rows[uid], project) for uid, _, _ in keyed]
 
     def _session_pk(self, db: DB, pid: int, uid: str) -> int:
         pk = db.scalar(select(SessionRow.pk).where(SessionRow.project_id == pid, SessionRow.uid == uid))
