@@ -21,7 +21,16 @@ from pydantic import (
 )
 
 from judgeloop.errors import InvalidInput
-from judgeloop.types import REVIEWER_NAME_PATTERN, LabelKind, ModelInput, PairChoice, input_text
+from judgeloop.types import (
+    REVIEWER_NAME_PATTERN,
+    Label,
+    LabelKind,
+    ModelInput,
+    PairChoice,
+    Session,
+    Verdict,
+    input_text,
+)
 
 DEFAULT_MAX_CHARS = 100_000
 
@@ -124,6 +133,13 @@ class SessionsLogged(BaseModel):
     sessions: list[SessionLogged]
 
 
+class SessionDetail(Session):
+    """`GET /v1/sessions/{id}`: the session with its human labels and evaluator verdicts."""
+
+    labels: list[Label] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
+
+
 class LabelIn(BaseModel):
     """A human label from another tool. The reviewer defaults to the caller's user or token name."""
 
@@ -205,7 +221,9 @@ __all__ = [
     "EvaluateOut",
     "LabelIn",
     "PromoteIn",
+    "SessionDetail",
     "SessionIn",
+    "SessionLogged",
     "SessionsLogged",
     "SettingsIn",
     "parse_items",
