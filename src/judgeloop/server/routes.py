@@ -16,6 +16,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "queues",
     "review",
     "review_admin",
+    "dashboard",
 )
 
 
