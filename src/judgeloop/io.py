@@ -302,10 +302,12 @@ def read_dataset(
     id_col: str | None = None,
     output_b_col: str | None = None,
     reviewer: str = "import",
+    records: list[dict[str, Any]] | None = None,
 ) -> Dataset:
-    """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads."""
+    """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads.
+    `records` are the file's rows already read (and converted, see judgeloop.interop)."""
     file = str(path)
-    records = read_records(path)
+    records = read_records(path) if records is None else records
     cols = Columns(input_col, output_col, label_col, reference_col, id_col, output_b_col)
     _check_columns(records, cols, file)
     if cols.reference is None and "reference" in records[0]:

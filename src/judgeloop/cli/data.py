@@ -35,10 +35,22 @@ def import_command(
     reviewer: Annotated[
         str, typer.Option(help="Reviewer name for labels without a reviewer column.")
     ] = "import",
+    source_format: Annotated[
+        Literal["auto", "table", "langfuse", "phoenix", "openai"],
+        typer.Option(
+            "--format",
+            help="What the file is: a table of columns, or a Langfuse / Phoenix trace "
+            "export or OpenAI chat-completions log (auto: by its keys).",
+        ),
+    ] = "auto",  # fmt: skip
 ) -> None:
     """Import sessions and their human labels into a project (all or nothing)."""
-    from judgeloop.io import read_dataset
+    from judgeloop.interop import normalise_records
+    from judgeloop.io import read_dataset, read_records
 
+    records, used, skipped = normalise_records(read_records(path), source_format, str(path))
+    if used != "table":
+        out.print(f"read {path} ({used} export): {len(records)} LLM calls, {skipped} other records skipped")
     dataset = read_dataset(
         path,
         input_col=input_col,
@@ -48,6 +60,7 @@ def import_command(
         id_col=id_col,
         output_b_col=output_b_col,
         reviewer=reviewer,
+        records=records,
     )
     report = open_workspace(db).import_dataset(project, dataset)
     out.print(
@@ -114,12 +127,19 @@ def export_records(
 
 def export_command(
     project: ProjectOption,
-    out_path: Annotated[Path, typer.Option("--out", help="Output file: .csv, .jsonl, .json or .parquet.")],
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output file: .csv, .jsonl, .json or .parquet; a new folder for hf/argilla."
+        ),
+    ],
     db: DbOption = None,
     format: Annotated[
-        Literal["full", "seed"],
+        Literal["full", "seed", "hf", "argilla"],
         typer.Option(  # noqa: A002
-            help="'seed' writes exactly model_input, model_output, good (1/0)."
+            help="'seed' writes exactly model_input, model_output, good (1/0); 'hf' a Hugging Face "
+            "datasets folder (save_to_disk) with a dataset card; 'argilla' records.jsonl + settings.json "
+            "for rg.Dataset."
         ),
     ] = "full",
     include_unlabelled: Annotated[
@@ -130,7 +150,15 @@ def export_command(
     from judgeloop.io import write_records
 
     ws = open_workspace(db)
-    rows, columns = export_records(ws, project, format, include_unlabelled)
+    rows, columns = export_records(
+        ws, project, "full" if format in ("hf", "argilla") else format, include_unlabelled
+    )
+    if format in ("hf", "argilla"):
+        from judgeloop.interop import write_argilla, write_hf
+
+        (write_hf if format == "hf" else write_argilla)(rows, columns, out_path, project)
+        out.print(f"wrote {len(rows)} rows to [bold]{out_path}[/] ({format})")
+        return
     write_records(rows, out_path, columns)
     out.print(f"wrote {len(rows)} rows to [bold]{out_path}[/]")
 
