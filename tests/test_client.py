@@ -143,6 +143,20 @@ def test_async_client(server, env):
     assert logged.stored == 1 and one.id == "a-2" and detail.model_output == GOOD[0]
 
 
+def test_observe_with_an_async_client(server, env):
+    client = AsyncClient(server.base, env.tokens["service"])
+
+    @observe(project="shop", client=client)
+    async def answer(prompt: str) -> str:
+        return GOOD[3]
+
+    assert asyncio.run(answer("async question")) == GOOD[3]
+    from judgeloop.client.observe import _sync
+
+    assert _sync(client).flush(30)
+    assert [s.model_input for s in env.ws.sessions("shop") if s.source == "observe"] == ["async question"]
+
+
 def test_observe_records_calls_in_the_background(server, env):
     client = Client(server.base, env.tokens["service"], flush_interval_s=0.05)
 

@@ -230,3 +230,14 @@ def test_auth_like_the_other_routes(server, env):
         == 200
     )
     assert len(stored(env)) == 1
+
+
+def test_ingest_on_both_databases(db_url, tmp_path):
+    env = make_env(tmp_path, [], url=db_url)
+    spans, body = recorded(lambda t: genai_message_attributes(t, n=3))
+    with ThreadServer(create_app(workspace=env.ws)) as srv:
+        assert post(srv, env, body).headers["x-judgeloop-stored"] == "3"
+        assert post(srv, env, body).headers["x-judgeloop-duplicates"] == "3"
+    stored_ids = set(stored(env))
+    assert stored_ids == {sid(s) for s in spans if s.name.startswith("chat")}
+    assert all(s["created_at"] is not None for s in stored(env).values())

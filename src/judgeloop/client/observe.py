@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from judgeloop.errors import InvalidInput, JudgeloopError
 
 if TYPE_CHECKING:
+    from judgeloop.client.async_client import AsyncClient
     from judgeloop.client.sync import Client
 
 log = logging.getLogger("judgeloop.observe")
@@ -292,9 +293,25 @@ def default_client() -> Client:
     return _default
 
 
+_senders: dict[int, Client] = {}
+
+
+def _sync(client: Any) -> Client:
+    """The sync client whose background thread sends: the client itself, or one for an AsyncClient's
+    server and token (an event loop's client cannot be used from the sender thread)."""
+    from judgeloop.client.sync import Client
+
+    if isinstance(client, Client):
+        return client
+    sender = _senders.get(id(client))
+    if sender is None:
+        sender = _senders[id(client)] = Client(client.base_url, client.token, timeout=client.timeout)
+    return sender
+
+
 def observe(
     project: str | None = None,
-    client: Client | None = None,
+    client: Client | AsyncClient | None = None,
     *,
     name: str | None = None,
     metadata: dict[str, Any] | None = None,
@@ -312,7 +329,7 @@ def observe(
     if client is None:
         client = default_client()
     meta = {**(metadata or {}), **({"project": project} if project else {})}
-    recorder = client.recorder
+    recorder = _sync(client).recorder
 
     def decorate(fn: F) -> F:
         label = str(name or getattr(fn, "__qualname__", repr(fn)))

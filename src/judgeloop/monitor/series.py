@@ -212,10 +212,13 @@ def time_series(
     since: datetime | None = None,
     until: datetime | None = None,
     time_axis: TimeAxis = "verdict",
+    records: list[VerdictRecord] | None = None,
 ) -> list[Series]:
-    """Pass-rate and mean-score series of the project's stored verdicts (see the module docstring)."""
+    """Pass-rate and mean-score series of the project's stored verdicts (see the module docstring);
+    `records` are those verdicts when the caller has loaded them already (same filters)."""
     check_choices(bucket, group_by)
-    records = load_records(ws, project, evaluator, since=since, until=until, time_axis=time_axis)
+    if records is None:
+        records = load_records(ws, project, evaluator, since=since, until=until, time_axis=time_axis)
     return build_series(records, bucket, group_by, start=since, end=until)
 
 

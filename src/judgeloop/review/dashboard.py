@@ -19,7 +19,14 @@ from sqlalchemy import func, select
 from judgeloop import registry, risk, stats
 from judgeloop.errors import Forbidden, InvalidInput
 from judgeloop.monitor import alert_sessions, find_outliers, get_alert, list_alerts, run_monitor
-from judgeloop.monitor.queries import TimeAxis, as_utc, champion_of_project, load_records, project_labels
+from judgeloop.monitor.queries import (
+    TimeAxis,
+    VerdictRecord,
+    as_utc,
+    champion_of_project,
+    load_records,
+    project_labels,
+)
 from judgeloop.monitor.series import BUCKETS, Series, floor_time, totals
 from judgeloop.queue_fill import FillReport, append_picks
 from judgeloop.review import users
@@ -83,57 +90,27 @@ def overview(
     start, end = _period(bucket, since, now)
     names = evaluators_of(ws, project)
     evaluator = evaluator or (names[0] if names else None)
-    traffic = session_counts(ws, project, bucket, start, end)
-    report = run_monitor(
-        ws, project, evaluator, bucket=bucket, since=start, until=end, time_axis=time_axis, store=False
-    )
-    series: Series | None = report.series[0] if report.series else None
-    tests = report.tests.get(series.key, []) if series else []
     records = (
         load_records(ws, project, evaluator, since=start, until=end, time_axis=time_axis) if evaluator else []
     )
+    report = run_monitor(
+        ws, project, evaluator, bucket=bucket, since=start, until=end, time_axis=time_axis, store=False,
+        records=records,
+    )  # fmt: skip
+    series: Series | None = report.series[0] if report.series else None
     rule = risk.load_rule(ws, project, evaluator) if evaluator else None
-    scored: dict[datetime, set[str]] = defaultdict(set)
-    review: dict[datetime, list[bool]] = defaultdict(list)
-    for r in records:
-        t0 = floor_time(r.at, bucket)
-        if r.status == "ok" and r.session_id:
-            scored[t0].add(r.session_id)
-        if rule is not None and r.status == "ok" and r.probability is not None:
-            review[t0].append(risk.needs_review(r.probability, rule))
-    windows: list[dict[str, Any]] = []
-    step, t = BUCKETS[bucket], start
-    index = 0
-    while t < end:
-        w = series.windows[index] if series and index < len(series.windows) else None
-        test = tests[index] if index < len(tests) else None
-        low, high = w.interval if w is not None and w.n else (math.nan, math.nan)
-        flags = review.get(t, [])
-        windows.append(
-            {
-                "start": t,
-                "label": t.strftime("%m-%d %H:00" if bucket == "hour" else "%m-%d"),
-                "sessions": traffic.get(t, 0),
-                "scored": len(scored.get(t, ())),
-                "scored_share": len(scored.get(t, ())) / traffic[t] if traffic.get(t) else None,
-                "n": w.n if w else 0,
-                "pass_rate": w.pass_rate if w and w.n else None,
-                "low": None if math.isnan(low) else low,
-                "high": None if math.isnan(high) else high,
-                "flagged": bool(test and test.flagged),
-                "errors": w.errors if w else 0,
-                "needs_review_share": sum(flags) / len(flags) if flags else None,
-                "automated_share": 1 - sum(flags) / len(flags) if flags else None,
-            }
-        )
-        t += step
-        index += 1
+    windows = _windows(
+        start, end, bucket, session_counts(ws, project, bucket, start, end), series,
+        report.tests.get(series.key, []) if series else [], *_window_facts(records, bucket, rule),
+    )  # fmt: skip
     overall = totals(series.windows) if series and series.windows else None
     alerts = [a for a in list_alerts(ws, project, evaluator) if a.window_end > start and a.window_start < end]
+    step = BUCKETS[bucket]
+    last = timedelta(microseconds=1)
     marks = [
         (
             _index(a.window_start, start, step, len(windows)),
-            _index(a.window_end - timedelta(microseconds=1), start, step, len(windows)),
+            _index(a.window_end - last, start, step, len(windows)),
             a,
         )
         for a in alerts
@@ -157,6 +134,62 @@ def overview(
             "interval": overall.interval if overall and overall.n else None,
         },
     }
+
+
+def _window_facts(
+    records: list[VerdictRecord], bucket: str, rule: risk.AutomationRule | None
+) -> tuple[dict[datetime, set[str]], dict[datetime, list[bool]]]:
+    """Per window: the sessions with an ok verdict, and for each probability whether the saved
+    automation rule sends it to review (`risk.needs_review`)."""
+    scored: dict[datetime, set[str]] = defaultdict(set)
+    review: dict[datetime, list[bool]] = defaultdict(list)
+    for r in records:
+        t0 = floor_time(r.at, bucket)
+        if r.status == "ok" and r.session_id:
+            scored[t0].add(r.session_id)
+        if rule is not None and r.status == "ok" and r.probability is not None:
+            review[t0].append(risk.needs_review(r.probability, rule))
+    return scored, review
+
+
+def _windows(
+    start: datetime,
+    end: datetime,
+    bucket: str,
+    traffic: Counter,
+    series: Series | None,
+    tests: list[Any],
+    scored: dict[datetime, set[str]],
+    review: dict[datetime, list[bool]],
+) -> list[dict[str, Any]]:
+    """One row per window of [start, end): the series' windows line up with it (same start and end)."""
+    rows: list[dict[str, Any]] = []
+    t = start
+    while t < end:
+        i = len(rows)
+        w = series.windows[i] if series and i < len(series.windows) else None
+        low, high = w.interval if w is not None and w.n else (math.nan, math.nan)
+        flags = review.get(t, [])
+        share = sum(flags) / len(flags) if flags else None
+        rows.append(
+            {
+                "start": t,
+                "label": t.strftime("%m-%d %H:00" if bucket == "hour" else "%m-%d"),
+                "sessions": traffic.get(t, 0),
+                "scored": len(scored.get(t, ())),
+                "scored_share": len(scored.get(t, ())) / traffic[t] if traffic.get(t) else None,
+                "n": w.n if w else 0,
+                "pass_rate": w.pass_rate if w and w.n else None,
+                "low": None if math.isnan(low) else low,
+                "high": None if math.isnan(high) else high,
+                "flagged": bool(i < len(tests) and tests[i].flagged),
+                "errors": w.errors if w else 0,
+                "needs_review_share": share,
+                "automated_share": None if share is None else 1 - share,
+            }
+        )
+        t += BUCKETS[bucket]
+    return rows
 
 
 def _index(t: datetime, start: datetime, step: timedelta, n: int) -> int:
