@@ -232,9 +232,8 @@ def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict
     """Every version seen in the project: agreement with humans (with CIs), calibration (ECE and
     reliability bins on held-out labelled sessions), the saved automation rule, promotion history."""
     humans = human_labels(ws.labels(project))
-    agreement = {
-        row["evaluator"]: row for row in evaluator_vs_human(ws.verdicts(project), humans, n_resamples)
-    }
+    labelled = ws.verdicts(project, session_ids=list(humans))  # only these can be compared with humans
+    agreement = {row["evaluator"]: row for row in evaluator_vs_human(labelled, humans, n_resamples)}
     names = evaluators_of(ws, project)
     versions = {v.ref: v for v in registry.list_versions(ws) if v.name in names}
     refs = sorted(set(agreement) | set(versions))

@@ -389,7 +389,10 @@ class Workspace:
                 )
         return len(verdicts)
 
-    def verdicts(self, project: str, evaluator: str | None = None) -> list[Verdict]:
+    def verdicts(
+        self, project: str, evaluator: str | None = None, session_ids: Sequence[str] | None = None
+    ) -> list[Verdict]:
+        """The project's verdicts by id (of `name[@version]`; of the given sessions only)."""
         with self.db() as db:
             pid = self.project_id(db, project)
             q = (
@@ -403,7 +406,14 @@ class Workspace:
                 q = q.where(VerdictRow.evaluator == name)
                 if version:
                     q = q.where(VerdictRow.version == version)
-            return [verdict_from_row(v, uid) for v, uid in db.execute(q)]
+            if session_ids is None:
+                return [verdict_from_row(v, uid) for v, uid in db.execute(q)]
+            ids = list(dict.fromkeys(session_ids))
+            rows: list[Any] = []
+            for start in range(0, len(ids), 5000):
+                rows += db.execute(q.where(SessionRow.uid.in_(ids[start : start + 5000]))).all()
+            rows.sort(key=lambda r: r[0].id)
+            return [verdict_from_row(v, uid) for v, uid in rows]
 
     # --- summaries ----------------------------------------------------------------------------
 
