@@ -267,3 +267,37 @@ def test_observe_from_many_threads(server, env):
     assert client.flush(30)
     assert len([s for s in env.ws.sessions("shop") if s.source == "observe"]) == 200
     client.close()
+
+
+EXIT_SCRIPT = """
+import sys, judgeloop
+client = judgeloop.Client(sys.argv[1], sys.argv[2], flush_interval_s=60)  # nothing is sent before exit
+
+@judgeloop.observe(project="shop", client=client)
+def answer(prompt):
+    return "It ships tomorrow."
+
+for i in range(5):
+    answer(f"exit-{i}")
+"""
+
+
+def test_observe_flushes_at_exit_and_never_hangs_it(server, env, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "app.py"
+    script.write_text(EXIT_SCRIPT, encoding="utf-8")
+    run_env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "JUDGELOOP_OBSERVE_EXIT_FLUSH_S": "2"}
+    done = subprocess.run([sys.executable, script, server.base, env.tokens["service"]], env=run_env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(s.model_input for s in env.ws.sessions("shop") if s.source == "observe") == [
+        f"exit-{i}" for i in range(5)
+    ]
+    started = time.monotonic()
+    down = subprocess.run([sys.executable, script, "http://127.0.0.1:9", env.tokens["service"]], env=run_env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert down.returncode == 0 and "Traceback" not in down.stderr
+    assert time.monotonic() - started < 60  # the exit flush gives up after 2 s (plus start-up)
