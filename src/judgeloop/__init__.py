@@ -11,7 +11,19 @@ from judgeloop.types import Label, Session, Verdict
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # heavy imports stay lazy at run time
+    from judgeloop.client import AsyncClient, Client, observe
     from judgeloop.evaluators.learned import LearnedEvaluator
+
+_CLIENT_NAMES = ("AsyncClient", "Client", "observe")
+
+
+def __getattr__(name: str) -> Any:
+    """The HTTP client (`Client`, `AsyncClient`, `observe`) is imported on first use (httpx)."""
+    if name in _CLIENT_NAMES:
+        import judgeloop.client
+
+        return getattr(judgeloop.client, name)
+    raise AttributeError(f"module 'judgeloop' has no attribute {name!r}")
 
 
 def load_evaluator(ref: str, *, db: str | None = None) -> LearnedEvaluator:
@@ -29,6 +41,8 @@ def train_evaluator(*args: Any, **kwargs: Any) -> Any:
 
 
 __all__ = [
+    "AsyncClient",
+    "Client",
     "Conflict",
     "InvalidInput",
     "JudgeloopError",
@@ -38,5 +52,6 @@ __all__ = [
     "Verdict",
     "Workspace",
     "load_evaluator",
+    "observe",
     "train_evaluator",
 ]

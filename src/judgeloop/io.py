@@ -12,7 +12,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -428,11 +428,13 @@ def stream_dataset(
     output_b_col: str | None = None,
     reviewer: str = "import",
     on_error: OnError = "raise",
+    records: Iterable[dict[str, Any]] | None = None,
 ) -> RowStream:
     """Like read_dataset, but row by row in constant memory (imports of any size). Repeated ids are
-    not checked here (that needs every id; the store's import checks them)."""
+    not checked here (that needs every id; the store's import checks them). `records`: the file's
+    rows already read (and converted, see judgeloop.interop)."""
     file = str(path)
-    records = iter_records(path)
+    records = iter_records(path) if records is None else iter(records)
     head = list(itertools.islice(records, 1000))
     if not head:
         raise InvalidInput("the file has no data rows", file=file, expected="at least one row")
@@ -488,13 +490,15 @@ def read_dataset(
     output_b_col: str | None = None,
     reviewer: str = "import",
     on_error: OnError = "raise",
+    records: list[dict[str, Any]] | None = None,
 ) -> Dataset:
     """Read and validate a labelled (or unlabelled) dataset. Raises InvalidInput; never half-reads.
 
     `on_error="skip"` keeps the valid rows and lists the invalid ones in `Dataset.rejects` instead
-    (problems with the whole file, such as a missing column, still raise)."""
+    (problems with the whole file, such as a missing column, still raise). `records` are the file's
+    rows already read (and converted, see judgeloop.interop)."""
     file = str(path)
-    records = read_records(path)
+    records = read_records(path) if records is None else records
     cols = _columns_for(records, file, input_col, output_col, label_col, reference_col, id_col, output_b_col)
     dataset = Dataset(path=file)
     seen_ids: dict[str, int] = {}

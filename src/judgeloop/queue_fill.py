@@ -8,6 +8,7 @@ skipped, so filling twice extends the queue instead of duplicating items.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 
@@ -44,7 +45,23 @@ def fill_queue(
     if not queue.strip():
         raise InvalidInput("queue name is empty", field="queue", expected="a name")
     picks = select_sessions(ws, project, strategy, n, evaluator=evaluator, seed=seed)
-    with ws.db() as db:  # one transaction: the queue and its items land together
+    meta = {"strategy": strategy, "evaluator": evaluator, "seed": seed}
+    return append_picks(ws, project, queue, strategy, picks, meta)
+
+
+def append_picks(
+    ws: Workspace,
+    project: str,
+    queue: str,
+    strategy: str,
+    picks: list[tuple[str, str, float]],
+    meta: dict[str, Any] | None = None,
+) -> FillReport:
+    """Append (session id, reason, priority) picks to queue `queue` (created if needed), skipping
+    sessions already in it; the queue and its items land in one transaction."""
+    if not queue.strip():
+        raise InvalidInput("queue name is empty", field="queue", expected="a name")
+    with ws.db() as db:
         pid = ws.project_id(db, project)
         row = db.scalar(select(QueueRow).where(QueueRow.project_id == pid, QueueRow.name == queue))
         created = row is None
@@ -68,8 +85,10 @@ def fill_queue(
             pk = pks[uid]
             if pk in present:
                 continue
-            meta = {"strategy": strategy, "evaluator": evaluator, "seed": seed, "selected_at": stamp}
-            db.add(QueueItemRow(queue_id=row.id, session_pk=pk, reason=reason, priority=priority, meta=meta))
+            item_meta = {**(meta or {}), "selected_at": stamp}
+            db.add(
+                QueueItemRow(queue_id=row.id, session_pk=pk, reason=reason, priority=priority, meta=item_meta)
+            )
             present.add(pk)
             added.append((uid, reason, priority))
         return FillReport(

@@ -106,19 +106,38 @@ def pearson(a: ArrayLike, b: ArrayLike) -> float:
     return float(np.corrcoef(np.asarray(a, float), np.asarray(b, float))[0, 1])
 
 
-def expected_calibration_error(y_true: ArrayLike, prob: ArrayLike, bins: int = 10) -> float:
-    """ECE with equal-width bins over P(positive)."""
+def reliability_bins(y_true: ArrayLike, prob: ArrayLike, bins: int = 10) -> list[dict[str, float]]:
+    """The non-empty equal-width bins over P(positive): low, high, count, mean probability, positive
+    rate. `expected_calibration_error` is their count-weighted mean gap; a reliability diagram plots them."""
     t, p = np.asarray(y_true, float), np.asarray(prob, float)
-    if len(t) == 0:
-        return float("nan")
     edges = np.linspace(0, 1, bins + 1)
     idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
+    out = []
     for b in range(bins):
         m = idx == b
         if m.any():
-            ece += m.mean() * abs(t[m].mean() - p[m].mean())
-    return float(ece)
+            out.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "count": int(m.sum()),
+                    "mean_probability": float(p[m].mean()),
+                    "positive_rate": float(t[m].mean()),
+                }
+            )
+    return out
+
+
+def expected_calibration_error(y_true: ArrayLike, prob: ArrayLike, bins: int = 10) -> float:
+    """ECE with equal-width bins over P(positive)."""
+    n = len(np.asarray(y_true))
+    if n == 0:
+        return float("nan")
+    gaps = [
+        b["count"] / n * abs(b["positive_rate"] - b["mean_probability"])
+        for b in reliability_bins(y_true, prob, bins)
+    ]
+    return float(sum(gaps))
 
 
 def krippendorff_alpha(units: Sequence[Sequence[Any]], level: str = "nominal") -> float:

@@ -44,6 +44,14 @@ def import_command(
     ] = None,
     on_error: OnErrorOption = "raise",
     rejects: RejectsOption = None,
+    source_format: Annotated[
+        Literal["auto", "table", "langfuse", "phoenix", "openai"],
+        typer.Option(
+            "--format",
+            help="What the file is: a table of columns, or a Langfuse / Phoenix trace "
+            "export or OpenAI chat-completions log (auto: by its keys).",
+        ),
+    ] = "auto",  # fmt: skip
 ) -> None:
     """Import sessions and their human labels into a project (all or nothing; with --on-error skip,
     all the valid rows or nothing, and the invalid ones listed in a rejects file). Files of any size
@@ -51,6 +59,7 @@ def import_command(
     from judgeloop.io import RejectsWriter, stream_dataset
     from judgeloop.timestamps import TimedRows
 
+    records = _trace_records(path, source_format)  # None for a table: it streams from the file
     stream = stream_dataset(
         path,
         input_col=input_col,
@@ -61,6 +70,7 @@ def import_command(
         output_b_col=output_b_col,
         reviewer=reviewer,
         on_error=on_error,
+        records=records,
     )
     empty = [0]
 
@@ -96,6 +106,25 @@ def import_command(
         notes.append(f"{writer.count} invalid rows skipped (written to {writer.path})")
     if notes:
         out.print("; ".join(notes), highlight=False)
+
+
+def _trace_records(path: Path, source_format: str) -> list[dict[str, Any]] | None:
+    """The rows of a trace export or chat log, converted for import (see judgeloop.interop); None when
+    the file is a plain table (`auto` decides by the keys of its first record)."""
+    import itertools
+
+    from judgeloop.interop import detect_format, normalise_records
+    from judgeloop.io import iter_records, read_records
+
+    fmt = source_format
+    if fmt == "auto":
+        head = list(itertools.islice(iter_records(path), 1))
+        fmt = detect_format(head) if head else "table"
+    if fmt == "table":
+        return None
+    records, used, skipped = normalise_records(read_records(path), fmt, str(path))
+    out.print(f"read {path} ({used} export): {len(records)} LLM calls, {skipped} other records skipped")
+    return records
 
 
 def export_records(
@@ -172,12 +201,19 @@ def _seed_labels(rows: list[dict[str, Any]], labels_by: dict[str, list[Any]]) ->
 
 def export_command(
     project: ProjectOption,
-    out_path: Annotated[Path, typer.Option("--out", help="Output file: .csv, .jsonl, .json or .parquet.")],
+    out_path: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Output file: .csv, .jsonl, .json or .parquet; a new folder for hf/argilla."
+        ),
+    ],
     db: DbOption = None,
     format: Annotated[
-        Literal["full", "seed"],
+        Literal["full", "seed", "hf", "argilla"],
         typer.Option(  # noqa: A002
-            help="'seed' writes exactly model_input, model_output, good (1/0, or TRUE/FALSE as imported)."
+            help="'seed' writes exactly model_input, model_output, good (1/0, or TRUE/FALSE as imported); "
+            "'hf' a Hugging Face datasets folder (save_to_disk) with a dataset card; 'argilla' "
+            "records.jsonl + settings.json for rg.Dataset."
         ),
     ] = "full",
     include_unlabelled: Annotated[
@@ -188,7 +224,15 @@ def export_command(
     from judgeloop.io import write_records
 
     ws = open_workspace(db)
-    rows, columns = export_records(ws, project, format, include_unlabelled)
+    rows, columns = export_records(
+        ws, project, "full" if format in ("hf", "argilla") else format, include_unlabelled
+    )
+    if format in ("hf", "argilla"):
+        from judgeloop.interop import write_argilla, write_hf
+
+        (write_hf if format == "hf" else write_argilla)(rows, columns, out_path, project)
+        out.print(f"wrote {len(rows)} rows to [bold]{out_path}[/] ({format})")
+        return
     write_records(rows, out_path, columns)
     out.print(f"wrote {len(rows)} rows to [bold]{out_path}[/]")
 

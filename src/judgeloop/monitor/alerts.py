@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from judgeloop.monitor.queries import TimeAxis, as_utc
+from judgeloop.monitor.queries import TimeAxis, VerdictRecord, as_utc
 from judgeloop.monitor.series import Series, Window, time_series, totals
 from judgeloop.monitor.spikes import SpikeConfig, WindowTest, adjust_and_flag, episodes, scan
 from judgeloop.store import Workspace
@@ -107,6 +107,7 @@ def run_monitor(
     until: datetime | None = None,
     time_axis: TimeAxis = "session",
     store: bool = True,
+    records: list[VerdictRecord] | None = None,
 ) -> MonitorReport:
     """Series → per-window tests → one correction over every series in view → alerts (stored)."""
     cfg = config or SpikeConfig()
@@ -119,6 +120,7 @@ def run_monitor(
         since=since,
         until=until,
         time_axis=time_axis,
+        records=records,
     )
     tests = {s.key: scan([w.n for w in s.windows], [w.fails for w in s.windows], cfg) for s in series}
     adjust_and_flag([t for ts in tests.values() for t in ts], cfg)

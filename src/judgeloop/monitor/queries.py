@@ -93,7 +93,12 @@ def load_records(
         pid = ws.project_id(db, project)
         time_col = VerdictRow.created_at if time_axis == "verdict" else SessionRow.created_at
         q = (
-            select(VerdictRow, SessionRow.uid, SessionRow.meta, SessionRow.created_at)
+            select(
+                *_RECORD_COLUMNS,
+                SessionRow.uid,
+                SessionRow.meta.label("session_meta"),
+                SessionRow.created_at.label("session_at"),
+            )
             .outerjoin(SessionRow, SessionRow.pk == VerdictRow.session_pk)
             .where(VerdictRow.project_id == pid)
             .order_by(VerdictRow.id)
@@ -108,13 +113,27 @@ def load_records(
         if until is not None:
             q = q.where(time_col < as_utc(until))
         out = []
-        for v, uid, meta, session_at in db.execute(q):
-            at = v.created_at if time_axis == "verdict" or session_at is None else session_at
-            out.append(_record(v, uid, meta or {}, as_utc(at)))
+        for v in db.execute(q):  # plain rows of the columns a record needs (no ORM objects: 2-3x faster)
+            at = v.created_at if time_axis == "verdict" or v.session_at is None else v.session_at
+            out.append(_record(v, v.uid, v.session_meta or {}, as_utc(at)))
         return out
 
 
-def _record(v: VerdictRow, uid: str | None, meta: dict[str, Any], at: datetime) -> VerdictRecord:
+_RECORD_COLUMNS = (
+    VerdictRow.id,
+    VerdictRow.evaluator,
+    VerdictRow.version,
+    VerdictRow.label,
+    VerdictRow.probability,
+    VerdictRow.score,
+    VerdictRow.threshold,
+    VerdictRow.status,
+    VerdictRow.rationale,
+    VerdictRow.created_at,
+)
+
+
+def _record(v: Any, uid: str | None, meta: dict[str, Any], at: datetime) -> VerdictRecord:
     return VerdictRecord(
         verdict_id=v.id,
         session_id=uid,

@@ -50,6 +50,11 @@ class Window:
         return self.passes / self.n if self.n else math.nan
 
     @property
+    def interval(self) -> tuple[float, float]:
+        """The pass rate's 95% Wilson score interval ((nan, nan) for an empty window)."""
+        return wilson_interval(self.passes, self.n)
+
+    @property
     def mean_score(self) -> float:
         return self.score_sum / self.n_scored if self.n_scored else math.nan
 
@@ -113,6 +118,16 @@ class Series:
             "bucket": self.bucket,
             "windows": [w.as_dict() for w in self.windows],
         }
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95% by default)."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def _finite(x: float) -> float | None:
@@ -197,10 +212,13 @@ def time_series(
     since: datetime | None = None,
     until: datetime | None = None,
     time_axis: TimeAxis = "session",
+    records: list[VerdictRecord] | None = None,
 ) -> list[Series]:
-    """Pass-rate and mean-score series of the project's stored verdicts (see the module docstring)."""
+    """Pass-rate and mean-score series of the project's stored verdicts (see the module docstring);
+    `records` are those verdicts when the caller has loaded them already (same filters)."""
     check_choices(bucket, group_by)
-    records = load_records(ws, project, evaluator, since=since, until=until, time_axis=time_axis)
+    if records is None:
+        records = load_records(ws, project, evaluator, since=since, until=until, time_axis=time_axis)
     return build_series(records, bucket, group_by, start=since, end=until)
 
 

@@ -10,11 +10,13 @@ ROUTE_MODULES: tuple[str, ...] = (
     "health",
     "guardrail",
     "traffic",
+    "traces",
     "evaluators",
     "metrics",
     "queues",
     "review",
     "review_admin",
+    "dashboard",
 )
 
 

@@ -22,7 +22,16 @@ from pydantic import (
 )
 
 from judgeloop.errors import InvalidInput
-from judgeloop.types import REVIEWER_NAME_PATTERN, LabelKind, ModelInput, PairChoice, input_text
+from judgeloop.types import (
+    REVIEWER_NAME_PATTERN,
+    Label,
+    LabelKind,
+    ModelInput,
+    PairChoice,
+    Session,
+    Verdict,
+    input_text,
+)
 from judgeloop.values import MAX_TAG_CHARS, MAX_TAGS, find_bad_value
 
 DEFAULT_MAX_CHARS = 100_000
@@ -156,6 +165,13 @@ class SessionsLogged(BaseModel):
     sessions: list[SessionLogged]
 
 
+class SessionDetail(Session):
+    """`GET /v1/sessions/{id}`: the session with its human labels and evaluator verdicts."""
+
+    labels: list[Label] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
+
+
 class LabelIn(_Checked):
     """A human label from another tool. The reviewer defaults to the caller's user or token name.
     Tags, comment and metadata are bounded like session fields (metadata as JSON)."""
@@ -279,7 +295,9 @@ __all__ = [
     "EvaluateOut",
     "LabelIn",
     "PromoteIn",
+    "SessionDetail",
     "SessionIn",
+    "SessionLogged",
     "SessionsLogged",
     "SettingsIn",
     "add_request_schemas",

@@ -211,19 +211,27 @@ class Workspace:
         also: Callable[[DB, list[Session]], None] | None = None,
     ) -> list[Session]:
         """Store new sessions (production traffic); ids default to a content hash. Returns them with ids.
-        `also(db, stored)` runs inside the same transaction (e.g. remembering an idempotency key)."""
-        out: list[Session] = []
+        `also(db, stored)` runs inside the same transaction (e.g. remembering an idempotency key).
+
+        One query finds the ids already stored and one flush writes the new rows, so a batch costs about
+        the same as one session plus its rows."""
+        keyed = []
+        for s in sessions:
+            check_session(s)
+            digest = content_hash(s.model_input, s.model_output, s.output_b)
+            keyed.append((s.id or digest, digest, s))
         with self.db() as db:
             pid = self.project_id(db, project, create=True)
-            for s in sessions:
-                check_session(s)
-                digest = content_hash(s.model_input, s.model_output, s.output_b)
-                uid = s.id or digest
-                found = db.scalar(
-                    select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid == uid)
-                )
-                if found is None:
-                    found = SessionRow(
+            rows: dict[str, SessionRow] = {}
+            uids = list({uid for uid, _, _ in keyed})
+            for start in range(0, len(uids), 500):
+                chunk = uids[start : start + 500]
+                found = select(SessionRow).where(SessionRow.project_id == pid, SessionRow.uid.in_(chunk))
+                rows.update((row.uid, row) for row in db.scalars(found))
+            for uid, digest, s in keyed:
+                row = rows.get(uid)
+                if row is None:
+                    row = rows[uid] = SessionRow(
                         project_id=pid,
                         uid=uid,
                         model_input=s.model_input,
@@ -235,11 +243,11 @@ class Workspace:
                         content_hash=digest,
                         **({"created_at": s.created_at} if s.created_at is not None else {}),  # its own time
                     )
-                    db.add(found)
-                    db.flush()
-                elif found.content_hash != digest:
+                    db.add(row)
+                elif row.content_hash != digest:
                     raise Conflict(f"session id {uid!r} already exists with different input/output")
-                out.append(session_from_row(found, project))
+            db.flush()
+            out = [session_from_row(rows[uid], project) for uid, _, _ in keyed]
             if also is not None:
                 also(db, out)
         return out
@@ -347,7 +355,10 @@ class Workspace:
                 )
         return len(verdicts)
 
-    def verdicts(self, project: str, evaluator: str | None = None) -> list[Verdict]:
+    def verdicts(
+        self, project: str, evaluator: str | None = None, session_ids: Sequence[str] | None = None
+    ) -> list[Verdict]:
+        """The project's verdicts by id (of `name[@version]`; of the given sessions only)."""
         with self.reader() as db:
             pid = self.project_id(db, project)
             q = (
@@ -361,7 +372,14 @@ class Workspace:
                 q = q.where(VerdictRow.evaluator == name)
                 if version:
                     q = q.where(VerdictRow.version == version)
-            return [verdict_from_row(v, uid) for v, uid in db.execute(q)]
+            if session_ids is None:
+                return [verdict_from_row(v, uid) for v, uid in db.execute(q)]
+            ids = list(dict.fromkeys(session_ids))
+            rows: list[Any] = []
+            for start in range(0, len(ids), 5000):
+                rows += db.execute(q.where(SessionRow.uid.in_(ids[start : start + 5000]))).all()
+            rows.sort(key=lambda r: r[0].id)
+            return [verdict_from_row(v, uid) for v, uid in rows]
 
     # --- summaries ----------------------------------------------------------------------------
 
