@@ -26,6 +26,7 @@ err = Console(stderr=True)
 _COMMAND_MODULES = (
     "data",
     "models",
+    "encoders",
     "evaluators",
     "agreement",
     "judge",
