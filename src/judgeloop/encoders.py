@@ -307,8 +307,8 @@ def available() -> list[EncoderInfo]:
         if is_installed(spec):
             path = installed_path(spec)
             found.append(EncoderInfo(spec.name, "installed", path, folder_size(path)))
-    for name, path in sorted(registered().items()):
-        folder = Path(path)
+    for name, where in sorted(registered().items()):
+        folder = Path(where)
         found.append(EncoderInfo(name, "registered", folder, folder_size(folder) if folder.is_dir() else 0))
     return found
 
