@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "data",
     "models",
     "encoders",
+    "cascade",
     "evaluators",
     "agreement",
     "judge",
