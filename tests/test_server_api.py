@@ -20,6 +20,7 @@ RESULT_KEYS = {
     "latency_ms",
     "session_id",
     "needs_review",
+    "stage",
 }
 GOOD_ITEM = {"model_input": "Where is my order?", "model_output": GOOD[0]}
 BAD_ITEM = {"model_input": "Where is my order?", "model_output": "Not my problem."}

@@ -96,7 +96,7 @@ def register(
             project_id=pid,
             name=name,
             version=(latest or 0) + 1,
-            kind="learned",
+            kind="cascade" if cfg.get("method") == "cascade" else "learned",
             base_model=cfg.get("base_model"),
             method=cfg.get("method"),
             artifact_path=str(Path(model_dir).resolve()),
@@ -205,9 +205,14 @@ def compare_on_heldout(
     pairs = [(labelled[i][0].model_input, labelled[i][0].model_output) for i in ids]
     truth = [int(labelled[i][1]) for i in ids]
     new, old = load_version(candidate), load_version(champion)
-    pred_new = (new.predict_proba(pairs) >= new.threshold).astype(int)
-    pred_old = (old.predict_proba(pairs) >= old.threshold).astype(int)
-    return compare_predictions(truth, pred_new, pred_old)
+    return compare_predictions(truth, _labels(new, pairs), _labels(old, pairs))
+
+
+def _labels(model: Any, pairs: list[Any]) -> Any:
+    """Good/bad per pair: a cascade labels each session by its deciding stage's threshold."""
+    if hasattr(model, "predict_labels"):
+        return model.predict_labels(pairs)
+    return (model.predict_proba(pairs) >= model.threshold).astype(int)
 
 
 def compare_predictions(truth: Any, pred_new: Any, pred_old: Any) -> dict[str, Any]:
@@ -358,26 +363,32 @@ def _record(
 # --- loading ---------------------------------------------------------------------------------
 
 
-def load_version(info: VersionInfo) -> LearnedEvaluator:
+def load_model_dir(path: str | Path) -> LearnedEvaluator:
+    """A model folder: a trained evaluator, or a cascade of them (judgeloop.evaluators.cascade)."""
+    from judgeloop.evaluators.cascade import CascadeEvaluator, is_cascade
     from judgeloop.evaluators.learned import LearnedEvaluator
 
+    if is_cascade(path):
+        return CascadeEvaluator.load(path)  # type: ignore[return-value]  # same scoring surface
+    return LearnedEvaluator.load(path)
+
+
+def load_version(info: VersionInfo) -> LearnedEvaluator:
     if not info.artifact_path:
         raise NotFound(f"{info.ref} has no model directory")
-    model = LearnedEvaluator.load(info.artifact_path)
+    model = load_model_dir(info.artifact_path)
     model.name, model.version = info.name, str(info.version)
     return model
 
 
 def load_evaluator(ref: str, *, db: str | None = None) -> LearnedEvaluator:
     """A model directory, or `name[@version]` from the registry (the champion when no version)."""
-    from judgeloop.evaluators.learned import LearnedEvaluator
-
     if Path(ref).is_dir():
-        return LearnedEvaluator.load(ref)
+        return load_model_dir(ref)
     path_like = any(sep in ref for sep in ("/", "\\")) or ref.startswith((".", "~"))
     missing_db = missing_sqlite_file(db)
     if Path(ref).exists():
-        return LearnedEvaluator.load(ref)  # says what is wrong with that path
+        return load_model_dir(ref)  # says what is wrong with that path
     if path_like and missing_db is not None:
         raise NotFound(f"no model directory at {ref}")
     if missing_db is not None:  # a read creates nothing: no empty workspace for a lookup

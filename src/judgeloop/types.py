@@ -94,6 +94,7 @@ class Verdict(BaseModel):
     scores: dict[str, Any] = Field(default_factory=dict)  # per-criterion scores
     threshold: float | None = None
     needs_review: bool | None = None
+    stage: str | None = None  # the stage of a cascade evaluator that decided (judgeloop.evaluators.cascade)
     rationale: str | None = None
     raw: str | None = None
     status: VerdictStatus = "ok"

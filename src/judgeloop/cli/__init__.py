@@ -27,6 +27,8 @@ err = Console(stderr=True)
 _COMMAND_MODULES = (
     "data",
     "models",
+    "encoders",
+    "cascade",
     "evaluators",
     "agreement",
     "judge",

@@ -411,6 +411,8 @@ def _evaluate_file(
             "needs_review": v.needs_review,
             "evaluator": evaluator.ref,
         }
+        if v.stage is not None:
+            row["stage"] = v.stage
         if r.label is not None and r.label.good is not None:
             row["human"] = int(r.label.good)
             truth.append(int(r.label.good))

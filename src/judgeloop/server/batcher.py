@@ -128,7 +128,8 @@ class Batcher:
             chunk = pairs[i : i + self.max_size]
             if self._on_batch is not None:
                 self._on_batch(len(chunk))
-            out.extend(float(p) for p in model.evaluator.predict_proba(chunk))
+            staged = getattr(model.evaluator, "predict_staged", None)  # a cascade keeps its stage per score
+            out.extend(staged(chunk) if staged else (float(p) for p in model.evaluator.predict_proba(chunk)))
         if len(out) != len(pairs):
             raise RuntimeError(f"{model.name}@{model.version} returned {len(out)} scores for {len(pairs)}")
         return out

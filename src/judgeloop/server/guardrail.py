@@ -110,6 +110,7 @@ def _public(v: Verdict) -> EvaluateOut:
         latency_ms=float(v.latency_ms or 0.0),
         session_id=v.session_id,
         needs_review=bool(v.needs_review),
+        stage=v.stage,
     )
 
 

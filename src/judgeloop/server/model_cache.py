@@ -56,6 +56,11 @@ class LoadedModel:
         return low <= probability <= high
 
     def verdict(self, probability: float, seconds: float, session_id: str | None = None) -> Verdict:
+        staged = getattr(self.evaluator, "verdict", None) if hasattr(probability, "stage") else None
+        if staged is not None:  # a cascade: its stage, threshold and review flag travel with the score
+            verdict: Verdict = staged(probability, round(seconds * 1000, 3), session_id)
+            verdict.version = str(self.version)
+            return verdict
         return Verdict(
             session_id=session_id,
             evaluator=self.name,

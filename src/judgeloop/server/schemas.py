@@ -110,6 +110,7 @@ class EvaluateOut(BaseModel):
     latency_ms: float
     session_id: str | None = None
     needs_review: bool = False
+    stage: str | None = None  # cascade evaluators: the stage that decided
 
 
 class SessionIn(_Text):

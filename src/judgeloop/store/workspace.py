@@ -77,6 +77,9 @@ def label_from_row(row: LabelRow, uid: str) -> Label:
     )
 
 
+STAGE_KEY = "cascade_stage"  # a cascade verdict's stage, kept in the scores column (no schema change)
+
+
 def verdict_from_row(row: VerdictRow, uid: str | None) -> Verdict:
     return Verdict(
         session_id=uid,
@@ -86,7 +89,8 @@ def verdict_from_row(row: VerdictRow, uid: str | None) -> Verdict:
         label=row.label,
         probability=row.probability,
         score=row.score,
-        scores=dict(row.scores or {}),
+        scores={k: v for k, v in (row.scores or {}).items() if k != STAGE_KEY},
+        stage=(row.scores or {}).get(STAGE_KEY),
         threshold=row.threshold,
         needs_review=row.needs_review,
         rationale=row.rationale,
@@ -350,7 +354,8 @@ class Workspace:
                     VerdictRow(
                         project_id=pid,
                         session_pk=pks.get(v.session_id or ""),
-                        **v.model_dump(exclude={"session_id", "created_at"}),
+                        **v.model_dump(exclude={"session_id", "created_at", "stage", "scores"}),
+                        scores={**v.scores, STAGE_KEY: v.stage} if v.stage else v.scores,
                     )
                 )
         return len(verdicts)

@@ -15,12 +15,20 @@ DECODER_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 
 
 def resolve_base_model(base_model: str | Path | None) -> str:
-    """The encoder to start from: the given folder or hub id, else the bundled MiniLM-L6."""
+    """The encoder to start from: a short name (minilm, mpnet, a registered one), a folder or hub id,
+    else the bundled MiniLM-L6."""
     if base_model is None or str(base_model) in ("", "default"):
         from judgeloop.assets import default_encoder_path
 
         return str(default_encoder_path())
-    return str(base_model)
+    text = str(base_model)
+    if not Path(text).exists():  # a short name: minilm, mpnet, or one added with `judgeloop models add`
+        from judgeloop.encoders import resolve_encoder
+
+        named = resolve_encoder(text)
+        if named is not None:
+            return str(named)
+    return text
 
 
 def check_encoder(base_model: str) -> Any:

@@ -1,0 +1,184 @@
+"""A cascade evaluator: stages tried in order, each deciding the sessions it is certified to decide.
+
+    ev = judgeloop.load_evaluator("models/cascade")      # a folder written by `judgeloop cascade build`
+    v = ev.evaluate_llm_session("Where is my order?", "It ships Monday.")
+    v.stage, v.latency_ms, v.needs_review                # "1:support-head", 4.1, False
+
+The folder holds the stages' model folders (`stages/1`, `stages/2`, ...) and a judgeloop.json whose
+`stages` list gives each stage's certified rule (judgeloop.risk_cascade). A session goes to stage 1;
+it leaves at the first stage whose confidence max(p, 1 - p) reaches that stage's tau; a session no
+stage decides gets the last stage's label and `needs_review: true`. Later stages run only on the
+sessions still open.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from judgeloop.errors import InvalidInput
+from judgeloop.risk import AutomationRule
+from judgeloop.risk_cascade import REVIEW, decides
+from judgeloop.types import ModelInput, Verdict
+
+MODEL_CONFIG = "judgeloop.json"
+METHOD = "cascade"
+Pair = tuple[ModelInput, str]
+
+
+class StagedProbability(float):
+    """P(good) of a cascade verdict, carrying the stage that decided (for the server's batcher)."""
+
+    stage: str | None
+    threshold: float
+    needs_review: bool
+    stage_ms: float
+
+    def __new__(
+        cls, value: float, stage: str | None, threshold: float, needs_review: bool, stage_ms: float
+    ) -> StagedProbability:
+        obj = super().__new__(cls, value)
+        obj.stage, obj.threshold, obj.needs_review, obj.stage_ms = stage, threshold, needs_review, stage_ms
+        return obj
+
+
+def is_cascade(directory: str | Path) -> bool:
+    path = Path(directory) / MODEL_CONFIG
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("method") == METHOD
+    except (json.JSONDecodeError, AttributeError):
+        return False
+
+
+class CascadeEvaluator:
+    """Stages (LearnedEvaluator-like: predict_proba, threshold) with one certified rule each."""
+
+    kind = "cascade"
+
+    def __init__(
+        self,
+        stages: Sequence[Any],
+        rules: Sequence[AutomationRule],
+        config: dict[str, Any],
+        path: Path | None,
+    ) -> None:
+        if not stages or len(stages) != len(rules):
+            raise InvalidInput("a cascade needs one rule per stage", field="stages")
+        self.stages, self.rules, self.config, self.path = list(stages), list(rules), config, path
+        self.name: str = str(config.get("name") or (path.name if path else "cascade"))
+        self.version: str | None = None
+        names = [s.get("name") for s in config.get("stages") or []]
+        self.stage_names = [
+            f"{k + 1}:{names[k] if k < len(names) and names[k] else getattr(stage, 'name', 'stage')}"
+            for k, stage in enumerate(self.stages)
+        ]
+        self.thresholds = [float(getattr(s, "threshold", 0.5)) for s in self.stages]
+        self.threshold = self.thresholds[0]
+
+    @classmethod
+    def load(cls, directory: str | Path, runtime: str | None = None) -> CascadeEvaluator:
+        from judgeloop.evaluators.learned import LearnedEvaluator
+
+        path = Path(directory)
+        config = json.loads((path / MODEL_CONFIG).read_text(encoding="utf-8"))
+        entries = config.get("stages")
+        if config.get("method") != METHOD or not isinstance(entries, list) or not entries:
+            raise InvalidInput(f"{path} is not a cascade model folder", file=str(path), field="stages")
+        stages, rules = [], []
+        for k, entry in enumerate(entries, start=1):
+            stage_dir = path / str(entry.get("dir") or f"stages/{k}")
+            stages.append(LearnedEvaluator.load(stage_dir, runtime=runtime))
+            rules.append(AutomationRule.from_dict(dict(entry.get("rule") or {})))
+        return cls(stages, rules, config, path)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+    # --- scoring ------------------------------------------------------------------------------
+
+    def predict_staged(self, pairs: Sequence[Pair], batch_size: int = 64) -> list[StagedProbability]:
+        """Each pair's P(good) from the stage that decided it, with that stage and its latency."""
+        pairs = list(pairs)
+        n = len(pairs)
+        stage = np.full(n, REVIEW, dtype=int)
+        final = np.zeros(n)
+        elapsed = np.zeros(n)  # per-session milliseconds spent up to its deciding stage
+        open_idx = np.arange(n)
+        for k, (model, rule) in enumerate(zip(self.stages, self.rules, strict=True)):
+            if len(open_idx) == 0:
+                break
+            started = time.perf_counter()
+            probs = np.asarray(model.predict_proba([pairs[i] for i in open_idx], batch_size=batch_size))
+            elapsed[open_idx] += (time.perf_counter() - started) * 1000 / len(open_idx)
+            final[open_idx] = probs
+            last = k == len(self.stages) - 1
+            take = decides(probs, rule)
+            stage[open_idx[take]] = k
+            if last:
+                break
+            open_idx = open_idx[~take]
+        out = []
+        for i in range(n):
+            k = int(stage[i])
+            cut = self.thresholds[k if k != REVIEW else -1]
+            name = self.stage_names[k] if k != REVIEW else None
+            out.append(
+                StagedProbability(float(final[i]), name, cut, k == REVIEW, round(float(elapsed[i]), 3))
+            )
+        return out
+
+    def predict_proba(
+        self, pairs: Sequence[Pair], batch_size: int = 64, progress: bool = False
+    ) -> np.ndarray:
+        """P(good) of the deciding stage (the last stage's for sessions that need review)."""
+        return np.array([float(p) for p in self.predict_staged(pairs, batch_size)], dtype=float)
+
+    def predict_labels(self, pairs: Sequence[Pair]) -> np.ndarray:
+        """Each pair's label under its deciding stage's threshold (for the promotion gate)."""
+        return np.array([int(p >= p.threshold) for p in self.predict_staged(pairs)], dtype=int)
+
+    def verdict(
+        self, p: StagedProbability, latency_ms: float | None, session_id: str | None = None
+    ) -> Verdict:
+        return Verdict(
+            session_id=session_id,
+            evaluator=self.name,
+            version=self.version,
+            label=int(p >= p.threshold),
+            probability=float(p),
+            threshold=p.threshold,
+            needs_review=p.needs_review,
+            stage=p.stage,
+            latency_ms=latency_ms,
+        )
+
+    def evaluate_llm_session(
+        self, model_input: ModelInput, model_output: str, session_id: str | None = None
+    ) -> Verdict:
+        started = time.perf_counter()
+        p = self.predict_staged([(model_input, model_output)])[0]
+        return self.verdict(p, round((time.perf_counter() - started) * 1000, 3), session_id)
+
+    def evaluate(
+        self,
+        rows: Iterable[Pair],
+        session_ids: Sequence[str | None] | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> list[Verdict]:
+        """Verdicts for many pairs (latency: each session's share of the stages it went through)."""
+        pairs = list(rows)
+        ids = list(session_ids) if session_ids is not None else [None] * len(pairs)
+        staged = self.predict_staged(pairs, batch_size)
+        return [self.verdict(p, p.stage_ms, sid) for p, sid in zip(staged, ids, strict=True)]
+
+    def __repr__(self) -> str:
+        return f"CascadeEvaluator({self.ref!r}, stages={self.stage_names!r})"

@@ -1,0 +1,193 @@
+"""Risk control for a cascade of evaluators, and the automation report (per target error).
+
+A cascade asks stage 1 first; a session leaves at the first stage whose confidence max(p, 1 - p)
+reaches that stage's certified tau (judgeloop.risk); what no stage decides needs human review.
+
+Certification (`certify_cascade`). The held-out labels are split at random into K disjoint folds, one
+per stage. Stage k is certified by Learn-then-Test at level delta / K on the sessions of fold k that
+reach it (that stages 1..k-1, certified on other folds, do not decide). Given the earlier taus, fold k's
+sessions are i.i.d. draws of the population that reaches stage k, so each test is valid on its own;
+by Bonferroni, with probability >= 1 - delta every stage's error among the sessions it decides is
+<= target, and then so is the cascade's (a weighted mean of the stages' errors). With one stage this is
+exactly `risk.calibrate` on all the labels.
+
+Report (`automation_report`). For each target error it gives the certified share (the rule certified on
+all the labels, applied to them) and, over repeated random halves (certify on one half, apply to the
+other), the mean automated share and the realised error on labels the rule did not see, how often it
+stayed within the target, and the share each stage decides.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from judgeloop.errors import InvalidInput
+from judgeloop.risk import AutomationRule, calibrate, confidence
+
+REPORT_TARGETS = (0.01, 0.05, 0.10)
+REVIEW = -1  # stage index of a session no stage decides
+
+
+def _uncertified(target: float, delta: float, threshold: float) -> AutomationRule:
+    return AutomationRule(
+        tau=None,
+        target=target,
+        delta=delta,
+        coverage=0.0,
+        empirical_error=None,
+        upper_bound=None,
+        n_calibration=0,
+        n_auto=0,
+        n_errors=0,
+        threshold=threshold,
+    )
+
+
+def decides(probs: np.ndarray, rule: AutomationRule) -> np.ndarray:
+    """Which sessions the stage decides alone under `rule` (confidence >= tau)."""
+    if rule.tau is None:
+        return np.zeros(len(probs), dtype=bool)
+    return confidence(probs) >= rule.tau
+
+
+def certify_cascade(
+    probs: Sequence[np.ndarray],
+    thresholds: Sequence[float],
+    good: np.ndarray,
+    *,
+    target: float,
+    delta: float,
+    seed: int = 0,
+) -> list[AutomationRule]:
+    """One certified rule per stage (see the module docstring). `probs[k]`: stage k's P(good) on every
+    calibration session; `good`: the humans' labels."""
+    y = np.asarray(good).astype(int)
+    stages = len(probs)
+    if stages == 0:
+        raise InvalidInput("a cascade needs at least one stage", field="stages", expected="one or more")
+    if any(len(p) != len(y) for p in probs):
+        raise InvalidInput("every stage must score every calibration session", field="probs")
+    if stages == 1:
+        return [calibrate(probs[0], y, target=target, delta=delta, threshold=thresholds[0])]
+    folds = np.array_split(np.random.default_rng(seed).permutation(len(y)), stages)
+    reach = np.ones(len(y), dtype=bool)
+    rules = []
+    for k in range(stages):
+        p = np.asarray(probs[k], float)
+        rows = folds[k][reach[folds[k]]]
+        if len(rows) == 0:
+            rule = _uncertified(target, delta / stages, thresholds[k])
+        else:
+            rule = calibrate(p[rows], y[rows], target=target, delta=delta / stages, threshold=thresholds[k])
+        rules.append(rule)
+        reach &= ~decides(p, rule)
+    return rules
+
+
+def route(
+    probs: Sequence[np.ndarray], thresholds: Sequence[float], rules: Sequence[AutomationRule]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(deciding stage index or REVIEW, the deciding stage's P(good), label) per session; a session no
+    stage decides keeps the last stage's probability and label."""
+    n = len(probs[0])
+    stage = np.full(n, REVIEW, dtype=int)
+    final = np.asarray(probs[-1], float).copy()
+    label = (final >= thresholds[-1]).astype(int)
+    open_ = np.ones(n, dtype=bool)
+    for k, (p, cut, rule) in enumerate(zip(probs, thresholds, rules, strict=True)):
+        p = np.asarray(p, float)
+        take = open_ & decides(p, rule)
+        stage[take], final[take], label[take] = k, p[take], (p[take] >= cut).astype(int)
+        open_ &= ~take
+    return stage, final, label
+
+
+def _apply(
+    probs: Sequence[np.ndarray], thresholds: Sequence[float], rules: Sequence[AutomationRule], y: np.ndarray
+) -> dict[str, Any]:
+    stage, _, label = route(probs, thresholds, rules)
+    auto = stage != REVIEW
+    n, k = len(y), int(auto.sum())
+    return {
+        "share": k / n if n else 0.0,
+        "error": float((label[auto] != y[auto]).mean()) if k else None,
+        "stage_shares": [float((stage == s).mean()) if n else 0.0 for s in range(len(probs))],
+    }
+
+
+def automation_report(
+    probs: Sequence[np.ndarray],
+    thresholds: Sequence[float],
+    good: Sequence[int] | np.ndarray,
+    *,
+    targets: Sequence[float] = REPORT_TARGETS,
+    delta: float = 0.1,
+    repeats: int = 20,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Per target error: the certified share on all the labels and, over `repeats` random halves, the
+    share and realised error on the half the rule was not certified on (see the module docstring)."""
+    y = np.asarray(good).astype(int)
+    rows = []
+    for target in targets:
+        rules = certify_cascade(probs, thresholds, y, target=target, delta=delta, seed=seed)
+        full = _apply(probs, thresholds, rules, y)
+        shares, errors, stage_shares, within = [], [], [], 0
+        rng = np.random.default_rng(seed + 1)
+        for _ in range(repeats if len(y) >= 4 else 0):
+            order = rng.permutation(len(y))
+            cal, test = order[: len(y) // 2], order[len(y) // 2 :]
+            split_rules = certify_cascade(
+                [p[cal] for p in probs], thresholds, y[cal], target=target, delta=delta, seed=seed
+            )
+            result = _apply([p[test] for p in probs], thresholds, split_rules, y[test])
+            shares.append(result["share"])
+            stage_shares.append(result["stage_shares"])
+            if result["error"] is not None:
+                errors.append(result["error"])
+            within += int(result["error"] is None or result["error"] <= target)
+        rows.append(
+            {
+                "target": target,
+                "delta": delta,
+                "n": int(len(y)),
+                "certified_share": full["share"],
+                "certified_stage_shares": full["stage_shares"],
+                "taus": [r.tau for r in rules],
+                "calibration_error": full["error"],
+                "repeats": len(shares),
+                "heldout_share": float(np.mean(shares)) if shares else None,
+                "heldout_error": float(np.mean(errors)) if errors else None,
+                "heldout_stage_shares": np.mean(stage_shares, axis=0).tolist() if stage_shares else [],
+                "within_target": within / len(shares) if shares else None,
+            }
+        )
+    return rows
+
+
+def report_lines(rows: Sequence[dict[str, Any]], stage_names: Sequence[str] | None = None) -> list[str]:
+    """The report as a Markdown table (for model cards and the CLI)."""
+    cascade = stage_names is not None and len(stage_names) > 1
+    head = "| target error | certified share | held-out share | realised error | within target |"
+    rule = "|---|---|---|---|---|"
+    if cascade and stage_names is not None:
+        head += " " + " | ".join(f"stage {name}" for name in stage_names) + " |"
+        rule += "---|" * len(stage_names)
+    lines = [head, rule]
+    for r in rows:
+        line = (
+            f"| {r['target']:.0%} | {r['certified_share']:.1%} | {_pct(r['heldout_share'])} | "
+            f"{_pct(r['heldout_error'], 2)} | {_pct(r['within_target'], 0)} |"
+        )
+        if cascade:
+            line += " " + " | ".join(f"{s:.1%}" for s in r["certified_stage_shares"]) + " |"
+        lines.append(line)
+    return lines
+
+
+def _pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None or math.isnan(value) else f"{value:.{digits}%}"

@@ -1,0 +1,190 @@
+"""Cascade evaluators: per-stage risk control, routing, the cascade folder, registry, CLI and server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from judgeloop import registry
+from judgeloop.assets import EXAMPLE_DATASET
+from judgeloop.cli import main
+from judgeloop.errors import Conflict, InvalidInput
+from judgeloop.evaluators.cascade import CascadeEvaluator
+from judgeloop.risk import calibrate
+from judgeloop.risk_cascade import REVIEW, automation_report, certify_cascade, route
+
+
+def run(args: list[str]) -> int:
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+# --- the risk control, on synthetic scores -------------------------------------------------------
+
+
+def _two_experts(n: int, rng: np.random.Generator) -> tuple[list[np.ndarray], np.ndarray]:
+    """Stage 1 is sure and right on 'easy' sessions and unsure on the rest; stage 2 is sure on most."""
+    y = rng.integers(0, 2, n)
+    easy = rng.random(n) < 0.5
+    p1 = np.where(easy, np.where(y == 1, 0.97, 0.03), 0.5 + rng.normal(0, 0.05, n))
+    sure2 = rng.random(n) < 0.8
+    flip = rng.random(n) < 0.01
+    truth2 = np.where(flip, 1 - y, y)
+    p2 = np.where(sure2, np.where(truth2 == 1, 0.95, 0.05), 0.5 + rng.normal(0, 0.05, n))
+    return [np.clip(p1, 0, 1), np.clip(p2, 0, 1)], y
+
+
+def test_one_stage_is_exactly_learn_then_test():
+    rng = np.random.default_rng(0)
+    probs, y = _two_experts(800, rng)
+    (rule,) = certify_cascade(probs[:1], [0.5], y, target=0.05, delta=0.1)
+    assert rule == calibrate(probs[0], y, target=0.05, delta=0.1)
+
+
+def test_second_stage_decides_what_the_first_leaves_and_the_bound_holds_on_fresh_data():
+    rng = np.random.default_rng(1)
+    probs, y = _two_experts(2000, rng)
+    rules = certify_cascade(probs, [0.5, 0.5], y, target=0.05, delta=0.1)
+    assert all(r.certified for r in rules)
+    assert rules[0].delta == rules[1].delta == pytest.approx(0.05)  # Bonferroni over two stages
+    fresh, y_fresh = _two_experts(4000, rng)
+    stage, final, label = route(fresh, [0.5, 0.5], rules)
+    auto = stage != REVIEW
+    share1, share2 = (stage == 0).mean(), (stage == 1).mean()
+    assert 0.4 < share1 < 0.6 and share2 > 0.25  # stage 2 takes most of what stage 1 cannot decide
+    assert (label[auto] != y_fresh[auto]).mean() <= 0.05
+    assert np.array_equal(final[stage == 0], fresh[0][stage == 0])
+    assert np.array_equal(final[stage == 1], fresh[1][stage == 1])
+    alone = certify_cascade(probs[:1], [0.5], y, target=0.05, delta=0.1)
+    assert auto.mean() > route(fresh[:1], [0.5], alone)[0].__ne__(REVIEW).mean() + 0.2
+
+
+def test_report_gives_each_target_its_share_error_and_stage_shares():
+    rng = np.random.default_rng(2)
+    probs, y = _two_experts(1200, rng)
+    rows = automation_report(probs, [0.5, 0.5], y, repeats=10)
+    assert [r["target"] for r in rows] == [0.01, 0.05, 0.10]
+    assert rows[0]["certified_share"] <= rows[2]["certified_share"]
+    for r in rows:
+        assert sum(r["certified_stage_shares"]) == pytest.approx(r["certified_share"])
+        assert r["repeats"] == 10 and r["within_target"] >= 0.8
+        assert r["heldout_error"] is None or r["heldout_error"] <= r["target"] + 0.01
+    json.dumps(rows, allow_nan=False)  # no NaN in model folders
+    with pytest.raises(InvalidInput, match="every stage must score"):
+        certify_cascade([probs[0], probs[1][:10]], [0.5, 0.5], y, target=0.05, delta=0.1)
+
+
+# --- real models on the bundled data ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stages(tmp_path_factory) -> tuple[Path, Path]:
+    """Two MiniLM embedding-head models on the bundled data, holding out the same half: stage 1 with
+    label memory and a 0.5 threshold, stage 2 without memory and an accuracy-tuned threshold."""
+    from judgeloop.io import read_dataset
+    from judgeloop.training import examples_from_rows, train_evaluator
+
+    base = tmp_path_factory.mktemp("stages")
+    rows = read_dataset(EXAMPLE_DATASET, id_col="session_id").rows
+    examples = examples_from_rows(rows, "prompt_id")
+    common = {"test_size": 0.5, "progress": False, "onnx": False, "seed": 0}
+    train_evaluator(examples, base / "s1", name="fast", **common)
+    train_evaluator(examples, base / "s2", name="other", memory=False, threshold="accuracy", **common)
+    return base / "s1", base / "s2"
+
+
+def test_build_from_a_file_writes_one_self_contained_folder(stages, tmp_path, capsys):
+    out = tmp_path / "cascade"
+    args = ["cascade", "build", "--stage", str(stages[0]), "--stage", str(stages[1])]
+    args += ["--data", str(EXAMPLE_DATASET), "--id-col", "session_id", "--target-error", "0.3"]
+    assert run([*args, "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    config = json.loads((out / "judgeloop.json").read_text())
+    assert config["method"] == "cascade" and [s["dir"] for s in config["stages"]] == ["stages/1", "stages/2"]
+    assert (out / "stages" / "2" / "judgeloop.json").is_file()
+    trained = set(config["train_ids"])
+    assert config["n_calibration"] == len(config["heldout_ids"]) > 100
+    assert not trained & set(config["heldout_ids"])
+    assert [r["target"] for r in report["report"]] == [0.01, 0.05, 0.10]
+    assert report["share"] == pytest.approx(sum(report["stage_shares"]))
+    assert config["stages"][0]["rule"]["delta"] == pytest.approx(0.05)
+    card = (out / "README.md").read_text()
+    assert "## Automation report" in card and "| 5% |" in card
+    assert not list(tmp_path.glob(".cascade-*"))  # staging renamed away
+
+
+def test_routing_follows_each_stage_rule(stages):
+    from judgeloop.evaluators.learned import LearnedEvaluator
+    from judgeloop.io import read_dataset
+
+    models = [LearnedEvaluator.load(d) for d in stages]
+    pairs = [(r.session.model_input, r.session.model_output) for r in read_dataset(EXAMPLE_DATASET).rows][:60]
+    probs = [m.predict_proba(pairs) for m in models]
+    rules = [_rule(0.9, models[0].threshold), _rule(0.7, models[1].threshold)]
+    cascade = CascadeEvaluator(models, rules, {"name": "c", "stages": [{"name": "a"}, {"name": "b"}]}, None)
+    staged = cascade.predict_staged(pairs)
+    stage, final, _ = route(probs, [m.threshold for m in models], rules)
+    expected = [None if s == REVIEW else ["1:a", "2:b"][s] for s in stage]
+    assert [p.stage for p in staged] == expected
+    assert np.allclose([float(p) for p in staged], final, atol=1e-6)
+    assert [p.needs_review for p in staged] == [s == REVIEW for s in stage]
+    assert {"1:a", "2:b"} <= set(expected)  # both stages decide some of these sessions
+    verdicts = cascade.evaluate(pairs[:5])
+    assert [v.stage for v in verdicts] == expected[:5] and all(v.latency_ms > 0 for v in verdicts)
+
+
+def _rule(tau: float, threshold: float):
+    from judgeloop.risk import AutomationRule
+
+    return AutomationRule(tau, 0.05, 0.05, 0.5, 0.0, 0.05, 100, 50, 0, threshold=threshold)
+
+
+def test_registered_cascade_is_one_version_through_gate_rollback_and_server(stages, tmp_path, capsys):
+    from fastapi.testclient import TestClient
+
+    from judgeloop.server import create_app
+    from judgeloop.server.auth import create_token
+    from judgeloop.store import Workspace
+
+    db = f"sqlite:///{tmp_path / 'j.db'}"
+    assert run(["import", str(EXAMPLE_DATASET), "-p", "shop", "--id-col", "session_id", "--db", db]) == 0
+    args = ["cascade", "build", "--stage", str(stages[0]), "--stage", str(stages[1]), "-p", "shop"]
+    assert run([*args, "--target-error", "0.3", "--out", str(tmp_path / "c"), "--db", db]) == 0
+    text = capsys.readouterr().out
+    assert "registered shop@1" in text and "promoted shop@1" in text
+    ws = Workspace(db)
+    assert registry.get_version(ws, "shop").method == "cascade"
+    ev = registry.load_evaluator("shop", db=db)
+    assert isinstance(ev, CascadeEvaluator) and ev.version == "1"
+    v = ev.evaluate_llm_session("Where is my order?", "It ships Monday, tracking is in your email.")
+    assert v.stage in (*ev.stage_names, None) and v.needs_review == (v.stage is None) and v.latency_ms > 0
+    registry.register(ws, "shop", stages[0], project="shop")  # a single model challenges the cascade
+    try:
+        decision = registry.promote(ws, "shop@2", project="shop")
+    except Conflict as exc:
+        assert "refused to promote shop@2 over shop@1" in str(exc)
+    else:
+        assert decision["comparison"]["n"] >= 20
+        assert registry.rollback(ws, "shop").version == 1
+    assert registry.get_version(ws, "shop").method == "cascade"
+    assert run(["evaluate", "--project", "shop", "--db", db]) == 0
+    stored = ws.verdicts("shop", "shop")
+    assert stored and {x.stage for x in stored} <= {*ev.stage_names, None}
+    assert any(x.stage for x in stored)
+    token = create_token(ws, "shop", "service")
+    with TestClient(create_app(workspace=ws)) as client:
+        r = client.post(
+            "/v1/evaluate",
+            json={"model_input": "Where is my order?", "model_output": "It ships Monday."},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == "1" and body["stage"] in (*ev.stage_names, None)
+    assert body["needs_review"] == (body["stage"] is None) and body["latency_ms"] > 0
