@@ -15,6 +15,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "queues",
     "review",
     "review_admin",
+    "compare",
 )
 
 
