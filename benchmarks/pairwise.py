@@ -253,7 +253,6 @@ MIXES = {
     "helpfulness": HELPFUL,  # the main model: human/expert helpfulness preferences
     "helpfulness but Natural": HELPFUL[:3],
     "helpfulness + HH": HELPFUL + ["hh_train"],
-    "helpfulness but Natural + HH": HELPFUL[:3] + ["hh_train"],
     "HH only": ["hh_train"],
     "MT-Bench human only": ["mtbench_human"],
     "LLMEval2 only": ["llmeval2"],
@@ -285,7 +284,7 @@ def main() -> None:
         results["mixes"][mix] = bt_scores(feats, train, tests)
         line = ", ".join(f"{t} {results['mixes'][mix][t]['accuracy']['value']:.3f}" for t in tests)
         print(f"{mix}: {line}", flush=True)
-    for mix in (MAIN, MAIN_NO_NATURAL, "HH only"):
+    for mix in (MAIN, MAIN_NO_NATURAL):
         tests = [t for t in TESTS if t not in MIXES[mix]]
         results["no_surface_features"] = results.get("no_surface_features", {})
         results["no_surface_features"][mix] = bt_scores(feats, MIXES[mix], tests, surface=False)

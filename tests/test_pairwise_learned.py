@@ -203,3 +203,20 @@ def test_compare_route(trained, slices, tmp_path):
         assert bad.status_code == 422 and bad.json()["field"] == "output_b"
         other = client.post("/v1/compare", json={**item, "evaluator": "nope"}, headers=env.auth())
         assert other.status_code == 404
+
+
+def test_bench_winrate_with_a_comparator(cli, trained, tmp_path, shared_datasets):
+    results = shared_datasets / "alpaca_eval" / "results"
+    out = tmp_path / "figures.json"
+    args = ["bench", "winrate", "--model-outputs", results / "alpaca-7b" / "model_outputs.json"]
+    args += ["--baseline", results / "gpt4_1106_preview" / "model_outputs.json", "--evaluator", trained.path]
+    code, text = cli([*args, "--limit", "8", "--out", out, "--annotations-out", tmp_path / "ann.json"])
+    assert code == 0, text
+    figures = json.loads(out.read_text())
+    annotations = json.loads((tmp_path / "ann.json").read_text())
+    assert figures["n_total"] == 8 and figures["judge"] == "pairs" and figures["n_judge_errors"] == 0
+    prefs = [a["preference"] for a in annotations]
+    assert all(1.0 <= p <= 2.0 for p in prefs)
+    assert figures["win_rate"] == pytest.approx((np.mean(prefs) - 1) * 100)
+    for a in annotations:  # the preference is the comparator's P(model better), ties counted half
+        assert a["preference"] == pytest.approx(1 + a["p_model"] + 0.5 * a["p_tie"])

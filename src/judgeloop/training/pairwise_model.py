@@ -30,8 +30,9 @@ from judgeloop.types import ModelInput, input_text
 
 METHOD = "pairwise_bt"
 HEAD_FILE = "bt_head.npz"
-C_GRID = (0.001, 0.003, 0.01, 0.03, 0.1)
-SURFACE_WEIGHTS = (1.0, 3.0, 10.0)  # surface features' scale against the embeddings' (less shrunk)
+C_GRID = (0.001, 0.01, 0.1)  # strong shrinkage: ~1,500 embedding features, hundreds of pairs
+SURFACE_WEIGHTS = (1.0, 10.0)  # surface features' scale against the embeddings' (less shrunk)
+CV_FOLDS = 3
 NU_MAX = 10.0
 SURFACE = (
     "log_chars",
@@ -238,13 +239,13 @@ class BTComparator:
             )
 
     def _choose(self, X: np.ndarray, groups: Sequence[str] | None) -> tuple[float, float]:
-        """C and the surface features' weight: given, or (auto) the pair with the best grouped 5-fold
-        log-likelihood of the winners."""
+        """C and the surface features' weight: given, or (auto) the pair with the best grouped
+        CV_FOLDS-fold log-likelihood of the winners."""
         cs = C_GRID if self.C == "auto" else (float(self.C),)
         weights = SURFACE_WEIGHTS if self.surface_weight == "auto" and self.surface else (1.0,)
         if self.surface_weight != "auto" and self.surface:
             weights = (float(self.surface_weight),)
-        folds = _folds(len(X), groups, 5, 0) if len(cs) * len(weights) > 1 else None
+        folds = _folds(len(X), groups, CV_FOLDS, 0) if len(cs) * len(weights) > 1 else None
         if folds is None:
             return cs[len(cs) // 2], weights[0]
         cols = self._surface_columns(X)
