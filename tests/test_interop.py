@@ -62,7 +62,8 @@ def test_openai_chat_completion_logs(cli, db_url, tmp_path):
     one = stored["chatcmpl-1"]
     assert one["model_input"] == [SYSTEM, {"role": "user", "content": Q}] and one["model_output"] == A
     assert one["metadata"]["model"] == "gpt-4o-mini" and one["metadata"]["total_tokens"] == 29
-    assert one["metadata"]["timestamp"].startswith("2023-11-14")
+    assert one["created_at"].isoformat().startswith("2023-11-14")  # the call's time is the session's
+    assert "timestamp" not in one["metadata"]
     assert stored["chatcmpl-2"]["model_input"] == [{"role": "user", "content": Q}]
     assert stored["chatcmpl-2"]["metadata"]["model"] == "gpt-4o"
     tuned = next(s for s in stored.values() if s["model_output"] == "Hello!")

@@ -9,6 +9,8 @@ from judgeloop.errors import InvalidInput
 
 DATA_DIR = Path(__file__).parent / "data"
 EXAMPLE_DATASET = DATA_DIR / "ecommerce_support.csv"
+MORE_SESSIONS = DATA_DIR / "support_sessions_more.csv"  # 1,200 more sessions of the same store
+DEMO_DATASETS = (EXAMPLE_DATASET, MORE_SESSIONS)
 SMOLLM_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 

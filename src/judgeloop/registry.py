@@ -192,6 +192,10 @@ def compare_on_heldout(
     ws: Workspace, project: str, candidate: VersionInfo, champion: VersionInfo
 ) -> dict[str, Any]:
     """Both models on the candidate's held-out human labels that the champion did not train on."""
+    if candidate.method == "pairwise_bt":  # a learned comparator: its held-out pairwise choices
+        from judgeloop.evaluators.pairwise_learned import compare_pairwise_on_heldout
+
+        return compare_pairwise_on_heldout(ws, project, candidate, champion)
     with ws.db() as db:
         champ_train = set(_row(db, champion.name, champion.version).label_ids or [])
     labelled = {s.id: (s, good) for s, good, _ in ws.labelled_sessions(project)}

@@ -63,6 +63,15 @@ def winrate_command(
     limit: Annotated[int | None, typer.Option(help="Only the first N baseline instructions.")] = None,
     concurrency: Annotated[int, typer.Option(help="Parallel calls to the judge.")] = 4,
     out: Annotated[Path | None, typer.Option("--out", help="Write the figures as JSON to this file.")] = None,
+    evaluator: Annotated[
+        str | None,
+        typer.Option(
+            "--evaluator",
+            help="A learned pairwise comparator (model directory or registry name[@version]) instead of "
+            "an LLM judge; a pointwise evaluator compares the two P(good).",
+        ),
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Database URL for --evaluator NAME.")] = None,
 ) -> None:
     """Win rate of output_2 (the model) against output_1 (the baseline), as AlpacaEval computes it:
     from existing annotations (--annotations), or by judging --model-outputs against --baseline with a
@@ -71,6 +80,8 @@ def winrate_command(
     from judgeloop.errors import InvalidInput
     from judgeloop.io import atomic_write_text
 
+    if evaluator is not None and annotations is not None:
+        raise InvalidInput("--evaluator judges --model-outputs against --baseline", field="evaluator")
     judging = model_outputs is not None or baseline is not None
     if annotations is not None and judging:
         raise InvalidInput(
@@ -80,7 +91,11 @@ def winrate_command(
         figures = winrate_from_file(annotations).as_dict()
         title = annotations.name
     elif model_outputs is not None and baseline is not None:
-        judged = _judge(model_outputs, baseline, judge_model, base_url, short, limit, concurrency)
+        judged = (
+            _compare(model_outputs, baseline, evaluator, db, limit)
+            if evaluator is not None
+            else _judge(model_outputs, baseline, judge_model, base_url, short, limit, concurrency)
+        )
         if save_annotations_to is not None:
             save_annotations(judged, save_annotations_to)
             console.print(f"wrote {save_annotations_to}")
@@ -103,6 +118,19 @@ def winrate_command(
     if out is not None:
         atomic_write_text(out, json.dumps(figures, indent=2) + "\n")
         console.print(f"wrote {out}")
+
+
+def _compare(
+    model_outputs: Path, baseline: Path, evaluator: str, db: str | None, limit: int | None
+) -> list[dict]:
+    from judgeloop.benchmarks.winrate import load_model_outputs
+    from judgeloop.benchmarks.winrate_learned import comparator_annotations
+    from judgeloop.evaluators.pairwise_learned import load_comparator
+
+    comparator = load_comparator(evaluator, db=db, pointwise=True)
+    return comparator_annotations(
+        load_model_outputs(baseline), load_model_outputs(model_outputs), comparator, limit=limit
+    )
 
 
 def _judge(

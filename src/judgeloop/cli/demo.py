@@ -42,7 +42,7 @@ def demo_command(
     ] = None,
 ) -> None:
     """Run the loop on bundled data: train, guard, score, review the doubtful, retrain, promote."""
-    from judgeloop.assets import EXAMPLE_DATASET
+    from judgeloop.assets import DEMO_DATASETS
     from judgeloop.io import Dataset, read_dataset
     from judgeloop.store import Workspace
 
@@ -52,15 +52,17 @@ def demo_command(
             old.unlink()
     url = db or f"sqlite:///{(out_dir / 'judgeloop.db').resolve()}"
     ws = Workspace(url)
-    full = read_dataset(EXAMPLE_DATASET)
-    labelled = [r for i, r in enumerate(full.rows) if i % 3 != 2]
-    traffic = [r for i, r in enumerate(full.rows) if i % 3 == 2]
-    held_back = {str(r.session.id): r.label for r in traffic}
-
     out.print(Rule("1. import: 2/3 of the bundled sessions with their human labels, 1/3 as new traffic"))
-    ws.import_dataset("shop", Dataset(full.path, labelled))
-    ws.import_dataset("shop", Dataset(full.path, [type(r)(r.row, r.session, None) for r in traffic]))
-    out.print(f"{len(labelled)} labelled sessions, {len(traffic)} unlabelled (labels held back) — {url}")
+    held_back: dict[str, Any] = {}
+    n_labelled = 0
+    for full in (read_dataset(path) for path in DEMO_DATASETS):
+        labelled = [r for i, r in enumerate(full.rows) if i % 3 != 2]
+        traffic = [r for i, r in enumerate(full.rows) if i % 3 == 2]
+        held_back.update({str(r.session.id): r.label for r in traffic})
+        n_labelled += len(labelled)
+        ws.import_dataset("shop", Dataset(full.path, labelled))
+        ws.import_dataset("shop", Dataset(full.path, [type(r)(r.row, r.session, None) for r in traffic]))
+    out.print(f"{n_labelled} labelled sessions, {len(held_back)} unlabelled (labels held back) — {url}")
 
     out.print(Rule("2. train a custom evaluator on the human labels (held-out agreement)"))
     v1 = _train(ws, out_dir / "models" / "v1")

@@ -220,11 +220,30 @@ def train_command(
     rejects: RejectsOption = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    pairwise: Annotated[
+        bool,
+        typer.Option(
+            "--pairwise",
+            help="Learn a pairwise comparator from A/B/tie choices (model_input, model_output, output_b, "
+            "choice; or chosen/rejected pairs; or a project's pairwise labels).",
+        ),
+    ] = False,
+    choice_col: Annotated[str, typer.Option(help="--pairwise: column with A, B or tie.")] = "choice",
 ) -> None:
-    """Train a custom evaluator on human good/bad labels, measure it on held-out labels, save it."""
+    """Train a custom evaluator on human good/bad labels (or, with --pairwise, a comparator on A/B/tie
+    choices), measure it on held-out labels, save it."""
     from judgeloop.training import train_evaluator
     from judgeloop.training.splits import subset
 
+    if pairwise:
+        from judgeloop.cli.pairwise import train_pairwise_cli
+
+        cols = {"input_col": input_col, "output_col": output_col, "choice_col": choice_col, "id_col": id_col}
+        args = (data, out_dir, project, name, base_model, test_size, seed, cols, db, as_json, promote, onnx)
+        pair_report = train_pairwise_cli(*args)
+        if as_json:
+            typer.echo(json.dumps(pair_report, indent=2, default=str))
+        return
     if (data is None) == (project is None):
         raise InvalidInput("give either DATA or --project", field="data", expected="one of DATA, --project")
     ws = None
@@ -364,6 +383,17 @@ def evaluate_command(
         raise InvalidInput(
             "--model is required with DATA", field="model", expected="a model directory or name"
         )
+    from judgeloop.evaluators.pairwise_learned import is_pairwise_ref, load_comparator
+
+    if is_pairwise_ref(model, db=db):
+        from judgeloop.cli.pairwise import evaluate_pairwise_file, evaluate_pairwise_project
+
+        comparator = load_comparator(model, db=db)
+        if data is None:
+            return evaluate_pairwise_project(comparator, str(project), db)
+        if out_path is None:
+            raise InvalidInput("--out is required with DATA", field="out", expected="a .jsonl path")
+        return evaluate_pairwise_file(comparator, data, out_path, input_col, output_col, id_col)
     evaluator = load_evaluator(model, db=db)
     if data is not None:
         if out_path is None:

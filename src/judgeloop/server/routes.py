@@ -17,6 +17,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "review",
     "review_admin",
     "dashboard",
+    "compare",
 )
 
 
