@@ -55,16 +55,15 @@ def _bundled() -> list[dict[str, str]]:
 
 
 def test_a_small_set_is_cross_validated_and_beats_the_baseline(tmp_path: Path, cli) -> None:
+    data = _write(tmp_path / "small.csv", _bundled()[:150])  # below SMALL_DATA_BELOW (200) labels
     out = tmp_path / "m"
-    code, text = cli(
-        ["train", str(EXAMPLE_DATASET), "--out", str(out), "--target-error", "0.05", "--no-onnx"]
-    )
+    code, text = cli(["train", str(data), "--out", str(out), "--target-error", "0.05", "--no-onnx"])
     assert code == 0, text
     assert "cross-validated" in text and "better than always answering" in text and "NOT" not in text
     config = json.loads((out / "judgeloop.json").read_text())
     assert config["split"]["evaluation"] == "cross-validation" and config["heldout_ids"] == []
     heldout = config["metrics"]["heldout"]
-    assert heldout["n"] == config["n_train"] == 240
+    assert heldout["n"] == config["n_train"] == 150
     assert heldout["baseline"]["better"] and heldout["cross_validation"]["repeats"] == 2
     assert config["target_error"]["tau"] is None  # nothing certified on zero held-out rows
     card = (out / "README.md").read_text()

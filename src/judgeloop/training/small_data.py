@@ -22,7 +22,7 @@ import numpy as np
 
 from judgeloop.stats import paired_difference
 
-SMALL_DATA_BELOW = 300  # labels; below it: fit on all, measure by repeated cross-validation
+SMALL_DATA_BELOW = 200  # labels; below it: fit on all, measure by repeated cross-validation
 FOLDS = 5
 REPEATS = 2
 
