@@ -226,9 +226,17 @@ def _cross_validate(
         return logits, (sigmoid(logits / temperature) >= cut).astype(int)
 
     repeats = REPEATS if estimator.method == "embedding_head" else 1  # a fine-tune per fold is costly
+    searched = getattr(estimator, "C", None) == "auto"
+    if searched:  # choose C once on every label (one of 5 values: a small leak), not in every fold
+        estimator.fit(pairs_of(rows), labels_of(rows))
+        estimator.set_params(C=estimator.C_)  # type: ignore[attr-defined]
     groups = [ex.group if ex.group is not None else f"\x00row{i}" for i, ex in enumerate(rows)]
     grouped = any(ex.group is not None for ex in rows) and len(set(groups)) >= 2
-    return cross_validate(labels, fold, seed, repeats=repeats, groups=groups if grouped else None)
+    try:
+        return cross_validate(labels, fold, seed, repeats=repeats, groups=groups if grouped else None)
+    finally:
+        if searched:
+            estimator.set_params(C="auto")
 
 
 def _cv_metrics(rows: list[Example], cv: CrossValidation, temperature: float, cut: float) -> dict[str, Any]:
