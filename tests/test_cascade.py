@@ -190,6 +190,9 @@ def test_registered_cascade_is_one_version_through_gate_rollback_and_server(stag
     assert "registered shop@1" in text and "promoted shop@1" in text
     ws = Workspace(db)
     assert registry.get_version(ws, "shop").method == "cascade"
+    nested = ["cascade", "build", "--stage", "shop@1", "--stage", str(stages[1]), "-p", "shop", "--db", db]
+    assert run(nested) == 1  # a registry reference resolves to its folder, and a cascade is not a stage
+    assert "is itself a cascade" in capsys.readouterr().err
     ev = registry.load_evaluator("shop", db=db)
     assert isinstance(ev, CascadeEvaluator) and ev.version == "1"
     v = ev.evaluate_llm_session("Where is my order?", "It ships Monday, tracking is in your email.")
