@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from judgeloop import registry
-from judgeloop.assets import EXAMPLE_DATASET
 from judgeloop.cli import main
 from judgeloop.errors import Conflict, InvalidInput
 from judgeloop.evaluators.cascade import CascadeEvaluator
@@ -83,33 +82,55 @@ def test_report_gives_each_target_its_share_error_and_stage_shares():
 # --- real models on the bundled data ---------------------------------------------------------------
 
 
+def _support_csv(path: Path) -> Path:
+    """100 short support sessions (10 questions x 10 answers; the 5 helpful answers are good, one label in
+    six flipped so that the models are not sure of everything), with ids: short texts keep two
+    embedding-head trainings cheap on a busy machine."""
+    import csv
+
+    from _server_support import BAD, GOOD, QUESTIONS
+
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["session_id", "model_input", "model_output", "good"])
+        for i, q in enumerate(QUESTIONS):
+            for j, a in enumerate(GOOD + BAD):
+                noisy = (3 * i + j) % 6 == 0  # a reviewer disagreeing on one session in six
+                writer.writerow([f"q{i}-a{j}", q, a, int((j < len(GOOD)) != noisy)])
+    return path
+
+
 @pytest.fixture(scope="module")
-def stages(tmp_path_factory) -> tuple[Path, Path]:
-    """Two MiniLM embedding-head models on the bundled data, holding out the same half: stage 1 with
-    label memory and a 0.5 threshold, stage 2 without memory and an accuracy-tuned threshold."""
+def data(tmp_path_factory) -> Path:
+    return _support_csv(tmp_path_factory.mktemp("data") / "support.csv")
+
+
+@pytest.fixture(scope="module")
+def stages(data, tmp_path_factory) -> tuple[Path, Path]:
+    """Two MiniLM embedding-head models holding out the same half of the rows: stage 1 with label memory
+    and a 0.5 threshold, stage 2 without memory and an accuracy-tuned threshold."""
     from judgeloop.io import read_dataset
     from judgeloop.training import examples_from_rows, train_evaluator
 
     base = tmp_path_factory.mktemp("stages")
-    rows = read_dataset(EXAMPLE_DATASET, id_col="session_id").rows
-    examples = examples_from_rows(rows, "prompt_id")
+    examples = examples_from_rows(read_dataset(data, id_col="session_id").rows)
     common = {"test_size": 0.5, "progress": False, "onnx": False, "seed": 0}
     train_evaluator(examples, base / "s1", name="fast", **common)
     train_evaluator(examples, base / "s2", name="other", memory=False, threshold="accuracy", **common)
     return base / "s1", base / "s2"
 
 
-def test_build_from_a_file_writes_one_self_contained_folder(stages, tmp_path, capsys):
+def test_build_from_a_file_writes_one_self_contained_folder(stages, data, tmp_path, capsys):
     out = tmp_path / "cascade"
     args = ["cascade", "build", "--stage", str(stages[0]), "--stage", str(stages[1])]
-    args += ["--data", str(EXAMPLE_DATASET), "--id-col", "session_id", "--target-error", "0.3"]
+    args += ["--data", str(data), "--id-col", "session_id", "--target-error", "0.3"]
     assert run([*args, "--out", str(out), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     config = json.loads((out / "judgeloop.json").read_text())
     assert config["method"] == "cascade" and [s["dir"] for s in config["stages"]] == ["stages/1", "stages/2"]
     assert (out / "stages" / "2" / "judgeloop.json").is_file()
     trained = set(config["train_ids"])
-    assert config["n_calibration"] == len(config["heldout_ids"]) > 100
+    assert config["n_calibration"] == len(config["heldout_ids"]) == 50
     assert not trained & set(config["heldout_ids"])
     assert [r["target"] for r in report["report"]] == [0.01, 0.05, 0.10]
     assert report["share"] == pytest.approx(sum(report["stage_shares"]))
@@ -119,22 +140,31 @@ def test_build_from_a_file_writes_one_self_contained_folder(stages, tmp_path, ca
     assert not list(tmp_path.glob(".cascade-*"))  # staging renamed away
 
 
-def test_routing_follows_each_stage_rule(stages):
+def test_routing_follows_each_stage_rule(stages, data):
     from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.io import read_dataset
+    from judgeloop.risk import confidence
 
-    models = [LearnedEvaluator.load(d) for d in stages]
-    pairs = [(r.session.model_input, r.session.model_output) for r in read_dataset(EXAMPLE_DATASET).rows][:60]
+    models = [LearnedEvaluator.load(d) for d in reversed(stages)]  # the memory-less one first
+    heldout = set(models[0].config["heldout_ids"])  # no label memory on these: no p of exactly 0 or 1
+    rows = [r for r in read_dataset(data, id_col="session_id").rows if r.session.id in heldout]
+    pairs = [(r.session.model_input, r.session.model_output) for r in rows]
     probs = [m.predict_proba(pairs) for m in models]
-    rules = [_rule(0.9, models[0].threshold), _rule(0.7, models[1].threshold)]
+    conf = np.sort(confidence(probs[0]))
+    steps = np.flatnonzero(np.diff(conf) > 0) + 1  # tau_1 at a step leaves some sessions on each side
+    assert len(steps), f"stage 1 gives every session the same confidence: {conf}"
+    middle = int(steps[np.argmin(abs(steps - len(conf) // 2))])
+    rules = [_rule(float(conf[middle]), models[0].threshold), _rule(0.5, models[1].threshold)]
     cascade = CascadeEvaluator(models, rules, {"name": "c", "stages": [{"name": "a"}, {"name": "b"}]}, None)
     staged = cascade.predict_staged(pairs)
     stage, final, _ = route(probs, [m.threshold for m in models], rules)
     expected = [None if s == REVIEW else ["1:a", "2:b"][s] for s in stage]
     assert [p.stage for p in staged] == expected
+    assert expected.count("1:a") == len(conf) - middle and expected.count("2:b") == middle
     assert np.allclose([float(p) for p in staged], final, atol=1e-6)
-    assert [p.needs_review for p in staged] == [s == REVIEW for s in stage]
-    assert {"1:a", "2:b"} <= set(expected)  # both stages decide some of these sessions
+    assert not any(p.needs_review for p in staged)
+    strict = CascadeEvaluator(models, [rules[0], _rule(1.0, 0.5)], cascade.config, None)
+    assert [p.needs_review for p in strict.predict_staged(pairs)] == [s != "1:a" for s in expected]
     verdicts = cascade.evaluate(pairs[:5])
     assert [v.stage for v in verdicts] == expected[:5] and all(v.latency_ms > 0 for v in verdicts)
 
@@ -145,7 +175,7 @@ def _rule(tau: float, threshold: float):
     return AutomationRule(tau, 0.05, 0.05, 0.5, 0.0, 0.05, 100, 50, 0, threshold=threshold)
 
 
-def test_registered_cascade_is_one_version_through_gate_rollback_and_server(stages, tmp_path, capsys):
+def test_registered_cascade_is_one_version_through_gate_rollback_and_server(stages, data, tmp_path, capsys):
     from fastapi.testclient import TestClient
 
     from judgeloop.server import create_app
@@ -153,13 +183,16 @@ def test_registered_cascade_is_one_version_through_gate_rollback_and_server(stag
     from judgeloop.store import Workspace
 
     db = f"sqlite:///{tmp_path / 'j.db'}"
-    assert run(["import", str(EXAMPLE_DATASET), "-p", "shop", "--id-col", "session_id", "--db", db]) == 0
+    assert run(["import", str(data), "-p", "shop", "--id-col", "session_id", "--db", db]) == 0
     args = ["cascade", "build", "--stage", str(stages[0]), "--stage", str(stages[1]), "-p", "shop"]
     assert run([*args, "--target-error", "0.3", "--out", str(tmp_path / "c"), "--db", db]) == 0
     text = capsys.readouterr().out
     assert "registered shop@1" in text and "promoted shop@1" in text
     ws = Workspace(db)
     assert registry.get_version(ws, "shop").method == "cascade"
+    nested = ["cascade", "build", "--stage", "shop@1", "--stage", str(stages[1]), "-p", "shop", "--db", db]
+    assert run(nested) == 1  # a registry reference resolves to its folder, and a cascade is not a stage
+    assert "is itself a cascade" in capsys.readouterr().err
     ev = registry.load_evaluator("shop", db=db)
     assert isinstance(ev, CascadeEvaluator) and ev.version == "1"
     v = ev.evaluate_llm_session("Where is my order?", "It ships Monday, tracking is in your email.")
@@ -174,9 +207,15 @@ def test_registered_cascade_is_one_version_through_gate_rollback_and_server(stag
         assert registry.rollback(ws, "shop").version == 1
     assert registry.get_version(ws, "shop").method == "cascade"
     assert run(["evaluate", "--project", "shop", "--db", db]) == 0
+    capsys.readouterr()
     stored = ws.verdicts("shop", "shop")
     assert stored and {x.stage for x in stored} <= {*ev.stage_names, None}
     assert any(x.stage for x in stored)
+    assert run(["automation", "-p", "shop", "-e", "shop", "--target-error", "0.3", "--db", db, "--json"]) == 0
+    auto = json.loads(capsys.readouterr().out)
+    assert auto["stages"] == ev.stage_names and [r["target"] for r in auto["report"]] == [0.01, 0.05, 0.10]
+    assert all(len(r["certified_stage_shares"]) == 2 for r in auto["report"])
+    assert auto["report"][0]["n"] == auto["rule"]["n_calibration"] == 50  # training sessions left out
     token = create_token(ws, "shop", "service")
     with TestClient(create_app(workspace=ws)) as client:
         r = client.post(

@@ -99,6 +99,11 @@ def test_target_error_sets_a_review_band_and_evaluate_marks_rows(tmp_path: Path,
     assert code == 0, output
     rule = json.loads((out / "judgeloop.json").read_text())["target_error"]
     assert rule["target"] == 0.3 and rule["n_calibration"] > 0
+    report = json.loads((out / "judgeloop.json").read_text())["automation_report"]
+    assert [r["target"] for r in report] == [0.01, 0.05, 0.10]
+    assert all(r["n"] == rule["n_calibration"] and r["repeats"] == 20 for r in report)
+    assert "## Automation report" in (out / "README.md").read_text()
+    assert "| 10% |" in output  # the report is printed too
     preds = tmp_path / "p.jsonl"
     code, output = cli(["evaluate", EXAMPLE_DATASET, "--model", out, "--out", preds])
     assert code == 0, output

@@ -189,5 +189,63 @@ def report_lines(rows: Sequence[dict[str, Any]], stage_names: Sequence[str] | No
     return lines
 
 
+def automation_section(
+    report: Sequence[dict[str, Any]], stage_names: Sequence[str] | None = None
+) -> list[str]:
+    """The model card's automation report (per target error), in Markdown."""
+    if not report:
+        return []
+    first = report[0]
+    return [
+        "## Automation report",
+        "",
+        f"Per target error: the share certified on all {first['n']} held-out labels (confidence "
+        f"{1 - first['delta']:.0%}), and over {first['repeats']} random halves (certified on one half, "
+        "applied to the other) the automated share and the realised error on labels the rule did not see,",
+        "and how often that error stayed within the target"
+        + (" ; the stage columns give the share each stage decides." if stage_names else "."),
+        "",
+        *report_lines(report, stage_names),
+        "",
+    ]
+
+
 def _pct(value: float | None, digits: int = 1) -> str:
     return "–" if value is None or math.isnan(value) else f"{value:.{digits}%}"
+
+
+# --- from the store ------------------------------------------------------------------------------
+
+
+def stored_report(
+    ws: Any, project: str, evaluator: str, *, delta: float = 0.1, repeats: int = 20
+) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """The automation report of `evaluator` on the project's held-out human labels (see
+    `risk.calibration_data`). A registered cascade is run stage by stage on those sessions, so that the
+    report gives the share each stage decides; other evaluators are reported from their stored
+    probabilities. Returns the rows and the stage names (None for a single evaluator)."""
+    from judgeloop.risk import calibration_data
+
+    data = calibration_data(ws, project, evaluator)
+    cascade = _registered_cascade(ws, evaluator)
+    if cascade is None:
+        rows = automation_report(
+            [data["probs"]], [data["threshold"]], data["good"], delta=delta, repeats=repeats
+        )
+        return rows, None
+    sessions = {s.id: s for s in ws.sessions(project)}
+    pairs = [(sessions[uid].model_input, sessions[uid].model_output) for uid in data["session_ids"]]
+    probs = [np.asarray(stage.predict_proba(pairs)) for stage in cascade.stages]
+    rows = automation_report(probs, cascade.thresholds, data["good"], delta=delta, repeats=repeats)
+    return rows, list(cascade.stage_names)
+
+
+def _registered_cascade(ws: Any, evaluator: str) -> Any:
+    from judgeloop import registry
+    from judgeloop.errors import NotFound
+
+    try:
+        info = registry.get_version(ws, evaluator)
+    except NotFound:
+        return None
+    return registry.load_version(info) if info.method == "cascade" else None

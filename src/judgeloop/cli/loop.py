@@ -208,18 +208,26 @@ def automation_command(
     target_error: Annotated[float, typer.Option("--target-error", help="Highest error rate allowed.")] = 0.05,
     delta: Annotated[float, typer.Option(help="Allowed probability that the bound fails.")] = 0.1,
     save: Annotated[bool, typer.Option("--save", help="Store the rule in the project's settings.")] = False,
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report/--no-report",
+            help="Also show 1%, 5%, 10% targets: certified share, realised held-out error, stage shares.",
+        ),
+    ] = True,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """How much review the evaluator can take over: a certified confidence threshold and its coverage."""
     from judgeloop.risk import automation_rule
+    from judgeloop.risk_cascade import report_lines, stored_report
     from judgeloop.store import Workspace
 
-    rule, facts = automation_rule(
-        Workspace(db), project, evaluator, target=target_error, delta=delta, save=save
-    )
+    ws = Workspace(db)
+    rule, facts = automation_rule(ws, project, evaluator, target=target_error, delta=delta, save=save)
+    rows, stages = stored_report(ws, project, evaluator, delta=delta) if report else ([], None)
     if as_json:
-        _dump({"rule": rule.as_dict(), **facts})
+        _dump({"rule": rule.as_dict(), **facts, "report": rows, "stages": stages})
         return
     out.print(
         f"[bold]{evaluator}[/] on [bold]{project}[/]: {rule.n_calibration} held-out human labels "
@@ -232,6 +240,14 @@ def automation_command(
             f"needs review when {band[0]:.4f} < P(good) < {band[1]:.4f}; the evaluator decides "
             f"{rule.coverage:.1%} of sessions alone" + (" (rule saved)" if save else "")
         )
+    if rows:
+        out.print(
+            f"automation report ({rows[0]['repeats']} random halves: certified on one, measured on the other"
+            + (f"; share decided by each stage of the cascade {', '.join(stages)}" if stages else "")
+            + "):"
+        )
+        for line in report_lines(rows, stages):
+            out.print(line, highlight=False)
 
 
 queue_app = typer.Typer(help="Review queues filled by active selection.", no_args_is_help=True)

@@ -129,11 +129,15 @@ def runtime_line(runtime: dict[str, Any]) -> str:
     return f"{kind}, held-out accuracy int8 {acc['int8']:.3f} vs fp32 {acc['fp32']:.3f} (rule: {rule})"
 
 
-def _target_error_rule(model_dir: Path, target: float, delta: float, heldout: list[Any]) -> dict[str, Any]:
+def _target_error_rule(
+    model_dir: Path, target: float, delta: float, heldout: list[Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Certify an automation rule on the held-out rows and write it into judgeloop.json (atomically)."""
     from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
     from judgeloop.io import atomic_write_text
     from judgeloop.risk import AutomationRule, calibrate
+    from judgeloop.risk_cascade import automation_report
+    from judgeloop.training.report import model_card
 
     ev = LearnedEvaluator.load(model_dir)
     if heldout:
@@ -147,9 +151,15 @@ def _target_error_rule(model_dir: Path, target: float, delta: float, heldout: li
     data["describe"] = rule.describe()
     if not heldout:
         data["describe"] += " (too few labels to hold some out for certification)"
-    config = dict(ev.config, target_error=data)
+        config = dict(ev.config, target_error=data)
+        atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
+        return data, []
+    report = automation_report([probs], [ev.threshold], labels, delta=delta)
+    config = dict(ev.config, target_error=data, automation_report=report)
     atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
-    return data
+    if "metrics" in config:
+        atomic_write_text(model_dir / "README.md", model_card(config))  # with the automation report
+    return data, report
 
 
 def train_command(
@@ -295,7 +305,9 @@ def train_command(
     if target_error is not None:
         keys = set(result.heldout_ids)
         heldout = subset(examples, [i for i, ex in enumerate(examples) if ex.key in keys])
-        report["target_error"] = _target_error_rule(result.out_dir, target_error, delta, heldout)
+        report["target_error"], report["automation_report"] = _target_error_rule(
+            result.out_dir, target_error, delta, heldout
+        )
     if ws is not None:
         report.update(_register(ws, str(project), str(name), result.out_dir, promote))
     if as_json:
@@ -309,7 +321,11 @@ def train_command(
     )
     print_metrics(result)
     if target_error is not None:
+        from judgeloop.risk_cascade import report_lines
+
         out.print(f"target error {target_error:.1%}: {report['target_error']['describe']}")
+        for line in report_lines(report["automation_report"]):
+            out.print(line, highlight=False)
     for line in report.get("registry", []):
         out.print(line)
 

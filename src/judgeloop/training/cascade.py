@@ -23,7 +23,7 @@ import numpy as np
 
 from judgeloop.errors import InvalidInput
 from judgeloop.evaluators.cascade import METHOD, MODEL_CONFIG, CascadeEvaluator
-from judgeloop.risk_cascade import automation_report, certify_cascade, report_lines, route
+from judgeloop.risk_cascade import automation_report, automation_section, certify_cascade, route
 from judgeloop.training.examples import Example, data_hash
 
 MIN_CALIBRATION = 20
@@ -198,24 +198,3 @@ def cascade_card(config: dict[str, Any]) -> str:
         *automation_section(auto["report"], names),
     ]
     return "\n".join(lines) + "\n"
-
-
-def automation_section(
-    report: Sequence[dict[str, Any]], stage_names: Sequence[str] | None = None
-) -> list[str]:
-    """The model card's automation report (per target error), in Markdown."""
-    if not report:
-        return []
-    first = report[0]
-    return [
-        "## Automation report",
-        "",
-        f"Per target error: the share certified on all {first['n']} held-out labels (confidence "
-        f"{1 - first['delta']:.0%}), and over {first['repeats']} random halves (certified on one half, "
-        "applied to the other) the automated share and the realised error on labels the rule did not see,",
-        "and how often that error stayed within the target"
-        + (" ; the stage columns give the share each stage decides." if stage_names else "."),
-        "",
-        *report_lines(report, stage_names),
-        "",
-    ]

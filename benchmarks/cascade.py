@@ -1,0 +1,201 @@
+"""A two-stage cascade on TruthfulQA truth: certified automated share, realised error, serving latency.
+
+    PYTHONPATH=src:benchmarks .venv/bin/python benchmarks/cascade.py --work /tmp/cascade-bench
+    PYTHONPATH=src:benchmarks .venv/bin/python benchmarks/cascade.py --train2 2000 --calibration 3000
+
+Data: ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl (question = session input, answer
+= output, "yes" = good). `--latency` questions are set aside whole (never trained or calibrated on);
+from the other questions' rows, `--train` rows train stage 1 (its first `--train2` rows stage 2) and
+`--calibration` other rows certify the cascade (rows of a question may sit on both sides, as in
+train_curve's `random` split).
+
+Stages: 1 = MiniLM-L6 embedding head on ONNX int8 (what `judgeloop train` ships), 2 = an MPNet
+(all-mpnet-base-v2, `judgeloop models install mpnet`) embedding head on torch, both with
+`train_evaluator`. Reported:
+- per target error (1/5/10%): the certified share on all calibration labels, and over --repeats random
+  halves (certified on one, applied to the other) the automated share, the realised error and how often
+  it stayed within the target; for the cascade and for each stage alone; with the share each stage decides.
+- latency on sessions never seen before (one row of each set-aside question, fresh evaluators, so no
+  embedding cache or label memory hit): `evaluate_llm_session` one session at a time, stage 1 alone and
+  the cascade (certified at 5%) alternating per session; p50/p99 of the sessions stage 1 decides, the
+  mean over all; then batch throughput (`evaluate` on all of them at once) of both.
+Writes benchmarks/results/cascade.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np  # noqa: E402
+from loop_data import RESULTS, read_rows  # noqa: E402
+
+from judgeloop.training import Example  # noqa: E402
+
+
+def split(questions: list[str], answers: list[str], args: argparse.Namespace) -> dict[str, np.ndarray]:
+    """Row indices: train, calibration (seen questions) and one row per set-aside question (57 rows with
+    an empty answer are left out: train_evaluator refuses them)."""
+    rng = np.random.default_rng(args.seed)
+    usable = np.array([bool(q.strip()) and bool(a.strip()) for q, a in zip(questions, answers, strict=True)])
+    unique = sorted(set(questions))
+    aside = set(rng.choice(len(unique), args.latency, replace=False).tolist())
+    qid = {q: i for i, q in enumerate(unique)}
+    seen = np.array([qid[q] not in aside for q in questions])
+    pool = rng.permutation(np.flatnonzero(seen & usable))
+    latency, first = [], set()
+    for i in rng.permutation(np.flatnonzero(~seen & usable)):  # one row per set-aside question
+        if questions[i] not in first:
+            first.add(questions[i])
+            latency.append(i)
+    return {
+        "train": np.sort(pool[: args.train]),
+        "calibration": np.sort(pool[args.train : args.train + args.calibration]),
+        "latency": np.array(latency),
+    }
+
+
+def train_stages(rows: list[Example], train2: int, work: Path) -> dict[str, Any]:
+    """Stage 1 on all the training rows, stage 2 on the first `train2` of them (MPNet embeds ~5x slower)."""
+    from judgeloop.training import train_evaluator
+
+    timings = {}
+    for name, base, subset, kw in (
+        ("s1-minilm-int8", None, rows, {"onnx": True, "quantize": "int8"}),
+        ("s2-mpnet", "mpnet", rows[:train2], {"onnx": False}),
+    ):
+        if (work / name / "judgeloop.json").is_file():
+            continue
+        started = time.perf_counter()
+        train_evaluator(
+            subset, work / name, base_model=base, method="embedding_head", test_size=0.1, progress=False, **kw
+        )
+        timings[name] = round(time.perf_counter() - started, 1)
+    return timings
+
+
+def report(probs: list[np.ndarray], thresholds: list[float], y: np.ndarray, repeats: int) -> list[dict]:
+    from judgeloop.risk_cascade import automation_report
+
+    return automation_report(probs, thresholds, y, repeats=repeats)
+
+
+def latency(cascade_dir: Path, stage1_dir: Path, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    from judgeloop.evaluators.cascade import CascadeEvaluator
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    alone, cascade = LearnedEvaluator.load(stage1_dir), CascadeEvaluator.load(cascade_dir)
+    warm = [("warm-up question " + str(i), "warm-up answer " + str(i)) for i in range(3)]
+    for q, a in warm:  # load the encoders; these texts are not in the measured set
+        alone.evaluate_llm_session(q, a)
+        cascade.evaluate_llm_session(q, a)
+    t_alone, t_cascade, stages = [], [], []
+    for q, a in pairs:
+        t_alone.append(alone.evaluate_llm_session(q, a).latency_ms)
+        v = cascade.evaluate_llm_session(q, a)
+        t_cascade.append(v.latency_ms)
+        stages.append(v.stage)
+    ta, tc = np.array(t_alone), np.array(t_cascade)
+    by1 = np.array([s is not None and s.startswith("1:") for s in stages])
+    out: dict[str, Any] = {
+        "n": len(pairs),
+        "stage_counts": {str(s): stages.count(s) for s in dict.fromkeys(stages)},
+        "stage1_alone_ms": _summary(ta),
+        "cascade_ms": _summary(tc),
+        "cascade_stage1_decided_ms": _summary(tc[by1]) if by1.any() else None,
+        "cascade_escalated_ms": _summary(tc[~by1]) if (~by1).any() else None,
+        "mean_ratio_cascade_vs_stage1": float(tc.mean() / ta.mean()),
+    }
+    alone_b, cascade_b = LearnedEvaluator.load(stage1_dir), CascadeEvaluator.load(cascade_dir)
+    alone_b.evaluate(warm)
+    cascade_b.evaluate(warm)
+    started = time.perf_counter()
+    alone_b.evaluate(pairs)
+    s1 = time.perf_counter() - started
+    started = time.perf_counter()
+    cascade_b.evaluate(pairs)
+    sc = time.perf_counter() - started
+    out["batch"] = {
+        "stage1_sessions_per_s": len(pairs) / s1,
+        "cascade_sessions_per_s": len(pairs) / sc,
+        "ratio": s1 / sc,
+    }
+    return out
+
+
+def _summary(ms: np.ndarray) -> dict[str, float]:
+    return {
+        "n": int(len(ms)),
+        "p50": float(np.percentile(ms, 50)),
+        "p99": float(np.percentile(ms, 99)),
+        "mean": float(ms.mean()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--train", type=int, default=2000)
+    parser.add_argument("--train2", type=int, default=500, help="stage 2's share of the training rows")
+    parser.add_argument("--calibration", type=int, default=1000)
+    parser.add_argument("--latency", type=int, default=100, help="questions set aside for latency")
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", type=Path, default=None, help="keep the trained stages here (reused)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "cascade.json")
+    args = parser.parse_args()
+    from judgeloop.evaluators.learned import LearnedEvaluator
+    from judgeloop.training.cascade import build_cascade
+
+    started = time.perf_counter()
+    questions, answers, good = read_rows()
+    parts = split(questions, answers, args)
+    work = args.work or Path(tempfile.mkdtemp(prefix="jl-cascade-bench-"))
+    examples = [Example(questions[i], answers[i], int(good[i]), None, str(i)) for i in range(len(good))]
+    timings = train_stages([examples[i] for i in parts["train"]], args.train2, work)
+    print("stages trained", timings, flush=True)
+    cal = [examples[i] for i in parts["calibration"]]
+    stage_dirs = [work / "s1-minilm-int8", work / "s2-mpnet"]
+    stages = [LearnedEvaluator.load(d) for d in stage_dirs]
+    t0 = time.perf_counter()
+    probs = [np.asarray(s.predict_proba([ex.pair for ex in cal])) for s in stages]
+    scoring_s = time.perf_counter() - t0
+    y = good[parts["calibration"]]
+    thresholds = [s.threshold for s in stages]
+    np.savez(work / "calibration_probs.npz", p1=probs[0], p2=probs[1], y=y)
+    result: dict[str, Any] = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores shared with other engineers' jobs (loaded)",
+        "train_seconds": timings,
+        "calibration_scoring_seconds": round(scoring_s, 1),
+        "stage_accuracy": [
+            float(((p >= t).astype(int) == y).mean()) for p, t in zip(probs, thresholds, strict=True)
+        ],
+        "cascade": report(probs, thresholds, y, args.repeats),
+        "stage1_alone": report(probs[:1], thresholds[:1], y, args.repeats),
+        "stage2_alone": report(probs[1:], thresholds[1:], y, args.repeats),
+    }
+    print(json.dumps({k: result[k] for k in ("stage_accuracy", "cascade")}, indent=1), flush=True)
+    cascade_dir = work / "cascade-5"
+    build_cascade(stage_dirs, cal, cascade_dir, target_error=0.05, name="truth-cascade")
+    pairs = [(questions[i], answers[i]) for i in parts["latency"]]
+    result["latency"] = latency(cascade_dir, stage_dirs[0], pairs)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result["latency"], indent=1))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
