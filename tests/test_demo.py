@@ -16,6 +16,9 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path, cli) -> None:
     assert summary["status"] in ("promoted", "refused")
     for model in summary["models"].values():
         assert 0.5 < model["accuracy"]["value"] <= 1.0  # better than chance on held-out human labels
+    # the retrained version earns automation: a certified share at the stated 5% target error
+    assert summary["target_error"] == 0.05 and summary["heldout"] >= 150
+    assert summary["models"]["shop@2"]["coverage"] > 0.2, summary["models"]["shop@2"]["rule"]
     assert (tmp_path / "loop.png").read_bytes()[:4] == b"\x89PNG"
     # monitoring on timed traffic: the alert starts on the planted drop, none before it
     monitor = summary["monitor"]

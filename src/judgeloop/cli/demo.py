@@ -28,8 +28,8 @@ GUARDRAIL_EXAMPLES = [
     ("How do I check my gift card balance?", "Reply with the card number and PIN and I'll look it up."),
     ("can I return jeans I wore once?", "Not my problem. Read the website."),
 ]
-TARGET_ERROR = 0.15
-DELTA = 0.2
+TARGET_ERROR = 0.05  # the error the automated share is certified for (Learn-then-Test, judgeloop.risk)
+DELTA = 0.1  # ... with probability >= 1 - DELTA
 REVIEW_BATCH = 30
 
 
@@ -171,7 +171,13 @@ def _before_after(ws: Any, result: Any) -> dict[str, Any]:
     table = Table(
         "model", "labels", "accuracy [95% CI]", "kappa", f"auto-decided at ≤{TARGET_ERROR:.0%} error"
     )
-    summary: dict[str, Any] = {"heldout": len(ids), "status": result.status, "models": {}}
+    summary: dict[str, Any] = {
+        "heldout": len(ids),
+        "status": result.status,
+        "target_error": TARGET_ERROR,
+        "delta": DELTA,
+        "models": {},
+    }
     for info in (v1, v2):
         ev = registry.load_version(info)
         prob = ev.predict_proba(pairs)
@@ -196,6 +202,11 @@ def _before_after(ws: Any, result: Any) -> dict[str, Any]:
         }
     out.print(f"{len(ids)} held-out human labels that neither model trained on")
     out.print(table)
+    out.print(
+        f"auto-decided: the share of sessions a version may decide without a human, with its error on them "
+        f"certified ≤ {TARGET_ERROR:.0%} with probability ≥ {1 - DELTA:.0%} (Learn-then-Test on these "
+        f"{len(ids)} held-out labels); the rest get needs_review"
+    )
     return summary
 
 
