@@ -293,7 +293,7 @@ def main() -> None:
     from judgeloop.training.pairwise import train_pairwise
 
     with tempfile.TemporaryDirectory() as tmp:
-        train = [p for n in MIXES[MAIN] for p in sets[n]]
+        train = [p for n in MIXES[MAIN] for p in sets[n] if p.output_a.strip() and p.output_b.strip()]
         warm = BTComparator()
         store.fill(warm.embedder)
         fitted = train_pairwise(
@@ -301,6 +301,7 @@ def main() -> None:
         )
         results["saved_model"] = {
             "mix": MAIN,
+            "n_train": len(train),  # train_pairwise refuses a pair with an empty output (1 in LLMEval2)
             "train_seconds": fitted.train_seconds,
             "params": fitted.config["params"],
             "temperature": fitted.temperature,
