@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 bash scripts/install-system.sh
 eval "$(bash scripts/start-postgres.sh)"
+# the throwaway server stops when the tests end (pass, fail or Ctrl-C), if this run started it
+trap 'bash scripts/stop-postgres.sh' EXIT
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
