@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.timeout(1800)  # two demo runs: a hang, not a loaded machine, should trip this
 def test_demo_runs_the_loop_end_to_end(tmp_path: Path, cli) -> None:
     code, output = cli(["demo", "--out", tmp_path])
     assert code == 0, output
