@@ -203,6 +203,9 @@ def test_compare_route(trained, slices, tmp_path):
         assert bad.status_code == 422 and bad.json()["field"] == "output_b"
         other = client.post("/v1/compare", json={**item, "evaluator": "nope"}, headers=env.auth())
         assert other.status_code == 404
+        guardrail = {"model_input": p.model_input, "model_output": p.output_a}
+        r = client.post("/v1/evaluate", json=guardrail, headers=env.auth())  # not the guardrail's default
+        assert r.status_code == 404 and "no champion" in r.json()["detail"]
 
 
 def test_bench_winrate_with_a_comparator(cli, trained, tmp_path, shared_datasets):

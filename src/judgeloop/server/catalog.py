@@ -110,8 +110,8 @@ def default_ref(ws: Workspace, scope: ProjectScope) -> str:
     if configured:
         return str(configured)
     versions = visible_versions(ws, scope)
-    champions = [r for r in versions if r.info.status == "champion"]
-    own = [r for r in champions if r.project_id is not None] or champions
+    champions = [r for r in versions if r.info.status == "champion" and r.info.method != "pairwise_bt"]
+    own = [r for r in champions if r.project_id is not None] or champions  # comparators: POST /v1/compare
     if len(own) == 1:
         return own[0].info.name
     if not own:

@@ -188,6 +188,8 @@ class ModelCache:
         Returns the versions loaded; one that fails to load is logged and left for the first request."""
         done = []
         for record in catalog.all_champions(self.ws):
+            if record.info.method == "pairwise_bt":
+                continue  # a pairwise comparator is served by POST /v1/compare, not the guardrail
             try:
                 model = self._load(record)
             except ModelUnavailable as exc:
