@@ -71,9 +71,7 @@ def main() -> None:
             times[name].append(time.perf_counter() - t)
             cpu[name].append(time.process_time() - c)
             statuses[name].append(verdict.status)
-            console.print(
-                f"row {i + 1} {name}: {times[name][-1]:.1f} s wall, {cpu[name][-1]:.1f} s CPU"
-            )
+            console.print(f"row {i + 1} {name}: {times[name][-1]:.1f} s wall, {cpu[name][-1]:.1f} s CPU")
     load_after = os.getloadavg()
     summary = {
         name: {
