@@ -121,10 +121,13 @@ class SchemaDecoder:
         self.fed = 0  # tokens after the prompt (the completion's length)
         self.passes = 0  # forward passes run
 
-    def run(self, prompt_ids: list[int], fields: list[FieldPlan], max_tokens: int) -> tuple[str, int]:
-        """(the JSON text, completion tokens)."""
+    def run(
+        self, prompt_ids: list[int], fields: list[FieldPlan], max_tokens: int, skip: int = 0
+    ) -> tuple[str, int]:
+        """(the JSON text, completion tokens). `skip`: the first prompt tokens are already in `self.past`
+        (a cached shared prefix), so only the rest of the prompt is run."""
         pieces = [self._encode(p) for p in skeleton(fields)]
-        self.pending = list(prompt_ids)
+        self.pending = list(prompt_ids[skip:])
         values: dict[str, Any] = {}
         for i, f in enumerate(fields):
             self._push(pieces[i])

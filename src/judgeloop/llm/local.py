@@ -23,11 +23,14 @@ class LocalClient:
 
     supports_json_schema: bool = True  # flat rubric schemas, via constrained decoding
 
-    def __init__(self, spec: str = "local", *, max_string_tokens: int = 160) -> None:
+    def __init__(
+        self, spec: str = "local", *, max_string_tokens: int = 160, prefix_cache: bool = True
+    ) -> None:
         self.spec = spec
         self.model = "local" if spec in ("local", "smollm2", "local:smollm2") else spec
         self.max_string_tokens = max_string_tokens
         self._vocab: Vocab | None = None
+        self._prefix = PrefixCache(enabled=prefix_cache)
 
     def __repr__(self) -> str:
         return f"LocalClient(spec={self.spec!r})"
@@ -90,7 +93,59 @@ class LocalClient:
         decoder = SchemaDecoder(lm.model, lm.tokenizer, self._vocab, temperature=temperature, seed=seed)
         budget = min(max_tokens, self.max_string_tokens + 64)
         with torch.inference_mode():
-            return decoder.run(prompt_ids, fields, budget)
+            decoder.past, known = self._prefix.lookup(prompt_ids)
+            result = decoder.run(prompt_ids, fields, budget, skip=known)
+            self._prefix.store(prompt_ids, decoder.past)
+        return result
+
+
+class PrefixCache:
+    """The KV cache of the last prompt, so that the next prompt's shared beginning (a judge's system
+    prompt and rubric: about 40% of the seed rubric's prompt) is not run through the model again.
+    Used under the model's lock."""
+
+    MIN_SHARED = 16  # tokens; below this a copy of the cache costs more than it saves
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.ids: list[int] = []
+        self.cache: Any = None
+
+    def lookup(self, prompt_ids: list[int]) -> tuple[Any, int]:
+        """(a copy of the cache cut to the shared prefix, its length), or (None, 0)."""
+        import copy
+
+        shared = 0
+        for a, b in zip(self.ids, prompt_ids[:-1], strict=False):  # at least one token left to run
+            if a != b:
+                break
+            shared += 1
+        if self.cache is None or shared < self.MIN_SHARED:
+            return None, 0
+        cache = copy.deepcopy(self.cache)
+        _cut(cache, shared)
+        return cache, shared
+
+    def store(self, prompt_ids: list[int], cache: Any) -> None:
+        """Keep `cache` (the prompt and the completion after it) cut back to the prompt."""
+        if (
+            not self.enabled
+            or cache is None
+            or not hasattr(cache, "crop")
+            or cache.get_seq_length() < len(prompt_ids)
+        ):
+            self.ids, self.cache = [], None  # nothing (or not the whole prompt) was run: keep nothing
+            return
+        _cut(cache, len(prompt_ids))
+        self.ids, self.cache = list(prompt_ids), cache
+
+
+def _cut(cache: Any, length: int) -> None:
+    """Keep the first `length` positions of a transformers cache (a negative `crop` removes tokens
+    from the end, in old and new transformers alike)."""
+    extra = int(cache.get_seq_length()) - length
+    if extra > 0:
+        cache.crop(-extra)
 
 
 def _generate(
