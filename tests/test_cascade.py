@@ -114,7 +114,7 @@ def stages(data, tmp_path_factory) -> tuple[Path, Path]:
 
     base = tmp_path_factory.mktemp("stages")
     examples = examples_from_rows(read_dataset(data, id_col="session_id").rows)
-    common = {"test_size": 0.5, "progress": False, "onnx": False, "seed": 0}
+    common = {"test_size": 0.5, "progress": False, "onnx": False, "seed": 0, "small_data": False}
     train_evaluator(examples, base / "s1", name="fast", **common)
     train_evaluator(examples, base / "s2", name="other", memory=False, threshold="accuracy", **common)
     return base / "s1", base / "s2"

@@ -27,7 +27,7 @@ def test_demo_runs_the_loop_end_to_end(tmp_path: Path, cli) -> None:
     monitor = summary["monitor"]
     assert monitor["sessions"] == 560 and len(monitor["daily_pass_rate"]) == monitor["days"] == 14
     assert monitor["detected"] and monitor["alerts_before_drop"] == 0
-    assert all(a["from"] >= monitor["drop_planted_on"] for a in monitor["alerts"])
+    assert all(a["to"] >= monitor["drop_planted_on"] for a in monitor["alerts"])  # none ends before it
     assert monitor["first_alert_on"] <= "2026-03-13"  # found within three days of the drop
     assert "8. monitor" in output and "alert 2026-03-1" in output
     # a second run starts from a fresh database and gives the same result

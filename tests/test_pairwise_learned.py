@@ -164,7 +164,7 @@ def test_project_labels_registry_agreement_and_gate(cli, tmp_path, slices):
     assert info.method == "pairwise_bt" and info.status == "champion"
     code, text = cli(["evaluate", "--project", "p", "--model", "p-pairwise", "--db", url])
     assert code == 0, text
-    report = evaluator_agreement(ws, "p", "p-pairwise", n_resamples=50)["pairwise"]
+    report = evaluator_agreement(ws, "p", "p-pairwise", n_resamples=50, include_train=True)["pairwise"]
     assert report["n"] == len(pairs) and report["human_ties"] == 1
     assert report["position_consistency"]["value"] == 1.0
     assert report["accuracy"]["value"] >= 0.75  # mostly its own training pairs

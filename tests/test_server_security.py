@@ -231,9 +231,14 @@ def test_settings_round_trip_and_evaluator_list(any_env):
         json={"sample_rate": 0.25, "default_evaluator": "support"},
         headers=admin,
     )
-    assert r.status_code == 200 and r.json() == {"sample_rate": 0.25, "default_evaluator": "support"}
+    assert r.status_code == 200
+    assert {k: r.json()[k] for k in ("sample_rate", "default_evaluator", "evaluator_in_effect")} == {
+        "sample_rate": 0.25,
+        "default_evaluator": "support",
+        "evaluator_in_effect": "support",
+    }
     r = client.put("/v1/projects/shop/settings", json={"default_evaluator": None}, headers=admin)
-    assert r.json() == {"sample_rate": 0.25, "default_evaluator": None}
+    assert (r.json()["sample_rate"], r.json()["default_evaluator"]) == (0.25, None)
     assert (
         client.get("/v1/projects/shop/settings", headers=env.auth("reviewer")).json()["sample_rate"] == 0.25
     )

@@ -104,8 +104,14 @@ def _monitor(ws: Any, path: Path, n: int, pass_rate: float) -> dict[str, Any]:
         }
         for a in report.alerts
     ]
-    before = [a for a in report.alerts if a.window_start < drop_from]
-    on_drop = [a for a in report.alerts if a.window_end > drop_from and a.window_start >= drop_from]
+    # a false alarm ends before the drop; CUSUM may date a true change a day early (a noisy low day
+    # before it), so a detection covers the drop and starts at most one day before it
+    before = [a for a in report.alerts if a.window_end <= drop_from]
+    on_drop = [
+        a
+        for a in report.alerts
+        if a.window_end > drop_from and a.window_start >= drop_from - timedelta(days=1)
+    ]
     for a in alerts:
         out.print(
             f"[bold red]alert[/] {a['from']} to {a['to']}: pass rate {a['pass_rate']:.1%} vs "

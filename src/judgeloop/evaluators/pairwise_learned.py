@@ -214,10 +214,17 @@ def is_pairwise_ref(ref: str, *, db: str | None = None) -> bool:
     """Whether a model directory or registry reference names a pairwise comparator."""
     if Path(ref).is_dir():
         return is_pairwise_dir(ref)
+    from judgeloop.errors import NotFound
     from judgeloop.registry import get_version
     from judgeloop.store import Workspace
+    from judgeloop.store.db import missing_sqlite_file
 
-    return get_version(Workspace(db), ref).method == METHOD
+    if Path(ref).exists() or missing_sqlite_file(db) is not None:
+        return False  # not a registry reference (a read creates no workspace): the loader says why
+    try:
+        return get_version(Workspace(db), ref).method == METHOD
+    except NotFound:
+        return False
 
 
 CODES: dict[str, int] = {"A": 1, "B": 0, "tie": 2}
