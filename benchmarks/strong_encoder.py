@@ -139,6 +139,79 @@ def cmd_fit(args: argparse.Namespace) -> None:
     }
     Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     print(f"{args.out}: accuracy {result['accuracy']['value']:.4f} in {seconds:.0f} s")
+    if args.save:
+        result["int8"] = save_fitted(estimator, rows, held, cal, args, seconds)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"{args.save}: int8 accuracy {result['int8']['accuracy']:.4f}")
+
+
+def save_fitted(
+    estimator: Any,
+    rows: list[Example],
+    held: list[Example],
+    cal: tuple[np.ndarray, np.ndarray],
+    args: argparse.Namespace,
+    seconds: float,
+) -> dict[str, Any]:
+    """Save the fit as a judgeloop model folder served on ONNX int8 (as `train` ships it), and return
+    the int8 runtime's held-out accuracy and calibrated probabilities (what a cascade stage serves)."""
+    import tempfile
+
+    from judgeloop.training.api import _config, save_model
+    from judgeloop.training.calibration import calibration_report, fit_temperature, sigmoid
+    from judgeloop.training.export import export_runtime
+    from judgeloop.training.memory import LabelMemory
+    from judgeloop.training.report import heldout_metrics
+
+    temperature = fit_temperature(*cal)
+    memory = LabelMemory.build([r.pair for r in rows], [r.label for r in rows])
+    pairs, truth = [r.pair for r in held], [r.label for r in held]
+
+    def finish(logits: np.ndarray) -> np.ndarray:
+        return memory.adjust_logits(pairs, logits, temperature)
+
+    fp32 = finish(estimator.decision_function(pairs))
+    metrics = heldout_metrics(truth, fp32, temperature, 0.5)
+    extra = {
+        "augment": False,
+        "threshold_rule": "fixed",
+        "test_size": len(held),
+        "seed": args.seed,
+        "name": Path(args.save).name,
+        "stable": False,
+        "evaluation": "held-out",
+    }
+    with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
+        runtime = export_runtime(
+            estimator, Path(staging), "int8", held, temperature, 0.5, fp32, metrics, finish
+        )
+        config = _config(
+            rows + held,
+            rows,
+            held,
+            args.method,
+            resolve(args.base),
+            estimator,
+            temperature,
+            0.5,
+            runtime.metrics,
+            calibration_report(*cal, temperature),
+            seconds,
+            extra,
+        )
+        config.update(
+            runtime=runtime.summary,
+            onnx=runtime.file.name,
+            memory={"file": "memory.npz", "sessions": len(memory)},
+        )
+        save_model(estimator, args.save, config, runtime.file, memory)
+    int8 = finish(estimator.decision_function(pairs))
+    return {
+        "folder": str(Path(args.save).resolve()),
+        "accuracy": float(((int8 >= 0).astype(int) == np.asarray(truth)).mean()),
+        "summary": runtime.summary,
+        "probabilities": [round(float(p), 6) for p in sigmoid(int8 / temperature)],
+    }
 
 
 def cmd_small(args: argparse.Namespace) -> None:
@@ -258,6 +331,7 @@ def main() -> None:
     fit.add_argument("--lr", type=float, default=5e-5)
     fit.add_argument("--batch-size", type=int, default=16)
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--save", default=None, help="also save the fit as a model folder served on ONNX int8")
     small = sub.choices["small"]
     small.add_argument("--sizes", default="30")
     small.add_argument("--draws", type=int, default=3)

@@ -3,13 +3,23 @@
 A cascade asks stage 1 first; a session leaves at the first stage whose confidence max(p, 1 - p)
 reaches that stage's certified tau (judgeloop.risk); what no stage decides needs human review.
 
-Certification (`certify_cascade`). The held-out labels are split at random into K disjoint folds, one
-per stage. Stage k is certified by Learn-then-Test at level delta / K on the sessions of fold k that
-reach it (that stages 1..k-1, certified on other folds, do not decide). Given the earlier taus, fold k's
-sessions are i.i.d. draws of the population that reaches stage k, so each test is valid on its own;
-by Bonferroni, with probability >= 1 - delta every stage's error among the sessions it decides is
-<= target, and then so is the cascade's (a weighted mean of the stages' errors). With one stage this is
-exactly `risk.calibrate` on all the labels.
+Certification (`certify_cascade`), two ways, both Learn-then-Test (Angelopoulos et al., 2021):
+
+- `"joint"` (the default): one tau for every stage, chosen on ALL the held-out labels. For each tau of
+  `risk.tau_grid()` (fixed before looking at the data) the cascade routed with that tau at every stage
+  is a selective classifier; its auto-decided sessions and their errors give the exact binomial p-value
+  of H0: error among auto-decided > target, and the same fixed-sequence tests as `risk.calibrate`
+  (several starts spaced by the number of auto-decided sessions, Bonferroni) pick the smallest certified
+  tau. With probability >= 1 - delta the cascade's error among the sessions it decides is <= target.
+  A common tau suits calibrated stages (each judgeloop model is temperature-scaled): a session is
+  decided by the first stage that is at least tau sure. No labels are spent on per-stage folds.
+- `"folds"`: the held-out labels are split at random into K disjoint folds, one per stage. Stage k is
+  certified by Learn-then-Test at level delta / K on the sessions of fold k that reach it (that stages
+  1..k-1, certified on other folds, do not decide); by Bonferroni every stage's error among the sessions
+  it decides is <= target with probability >= 1 - delta. Each stage gets its own tau, but each sees only
+  1/K of the labels (BENCHMARKS.md compares the two).
+
+With one stage both are exactly `risk.calibrate` on all the labels.
 
 Report (`automation_report`). For each target error it gives the certified share (the rule certified on
 all the labels, applied to them) and, over repeated random halves (certify on one half, apply to the
@@ -26,9 +36,18 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
-from judgeloop.risk import AutomationRule, calibrate, confidence
+from judgeloop.risk import (
+    AutomationRule,
+    _fixed_sequences,
+    _start_indices,
+    calibrate,
+    clopper_pearson_upper,
+    confidence,
+    tau_grid,
+)
 
 REPORT_TARGETS = (0.01, 0.05, 0.10)
+CERTIFY_METHODS = ("joint", "folds")
 REVIEW = -1  # stage index of a session no stage decides
 
 
@@ -62,17 +81,24 @@ def certify_cascade(
     target: float,
     delta: float,
     seed: int = 0,
+    method: str = "joint",
 ) -> list[AutomationRule]:
     """One certified rule per stage (see the module docstring). `probs[k]`: stage k's P(good) on every
-    calibration session; `good`: the humans' labels."""
+    calibration session; `good`: the humans' labels; `method`: "joint" or "folds"."""
     y = np.asarray(good).astype(int)
     stages = len(probs)
     if stages == 0:
         raise InvalidInput("a cascade needs at least one stage", field="stages", expected="one or more")
     if any(len(p) != len(y) for p in probs):
         raise InvalidInput("every stage must score every calibration session", field="probs")
+    if method not in CERTIFY_METHODS:
+        raise InvalidInput(
+            f"unknown certification method {method!r}", field="method", expected=" or ".join(CERTIFY_METHODS)
+        )
     if stages == 1:
         return [calibrate(probs[0], y, target=target, delta=delta, threshold=thresholds[0])]
+    if method == "joint":
+        return _certify_joint([np.asarray(p, float) for p in probs], thresholds, y, target, delta)
     folds = np.array_split(np.random.default_rng(seed).permutation(len(y)), stages)
     reach = np.ones(len(y), dtype=bool)
     rules = []
@@ -85,6 +111,52 @@ def certify_cascade(
             rule = calibrate(p[rows], y[rows], target=target, delta=delta / stages, threshold=thresholds[k])
         rules.append(rule)
         reach &= ~decides(p, rule)
+    return rules
+
+
+def _certify_joint(
+    probs: list[np.ndarray], thresholds: Sequence[float], y: np.ndarray, target: float, delta: float
+) -> list[AutomationRule]:
+    """One tau for all stages, by fixed-sequence testing over `tau_grid()` on all the labels."""
+    starts = 3
+    level = delta / starts
+    taus = tau_grid()
+    conf = [confidence(p) for p in probs]
+    wrong = [(p >= cut).astype(int) != y for p, cut in zip(probs, thresholds, strict=True)]
+    counts = np.zeros((len(probs), len(taus)), dtype=int)  # per stage: sessions it decides at each tau
+    errors = np.zeros((len(probs), len(taus)), dtype=int)
+    for i, tau in enumerate(taus):
+        open_ = np.ones(len(y), dtype=bool)
+        for k in range(len(probs)):
+            take = open_ & (conf[k] >= tau)
+            counts[k, i], errors[k, i] = int(take.sum()), int((take & wrong[k]).sum())
+            open_ &= ~take
+    total, total_errors = counts.sum(axis=0), errors.sum(axis=0)
+    best = _fixed_sequences(
+        taus, total, total_errors, target, level, _start_indices(total, target, level, starts)
+    )
+    rules = []
+    for k, cut in enumerate(thresholds):
+        if best is None:
+            rules.append(_uncertified(target, delta, cut))
+            continue
+        n_auto, n_err = int(counts[k, best]), int(errors[k, best])
+        rules.append(
+            AutomationRule(
+                tau=float(taus[best]),
+                target=target,
+                delta=delta,
+                coverage=n_auto / len(y),
+                empirical_error=n_err / n_auto if n_auto else 0.0,
+                upper_bound=clopper_pearson_upper(int(total_errors[best]), int(total[best]), level),
+                n_calibration=len(y),
+                n_auto=n_auto,
+                n_errors=n_err,
+                threshold=cut,
+                starts=starts,
+                method="learn-then-test, joint over the cascade: one tau for every stage",
+            )
+        )
     return rules
 
 
@@ -128,13 +200,14 @@ def automation_report(
     delta: float = 0.1,
     repeats: int = 20,
     seed: int = 0,
+    method: str = "joint",
 ) -> list[dict[str, Any]]:
     """Per target error: the certified share on all the labels and, over `repeats` random halves, the
     share and realised error on the half the rule was not certified on (see the module docstring)."""
     y = np.asarray(good).astype(int)
     rows = []
     for target in targets:
-        rules = certify_cascade(probs, thresholds, y, target=target, delta=delta, seed=seed)
+        rules = certify_cascade(probs, thresholds, y, target=target, delta=delta, seed=seed, method=method)
         full = _apply(probs, thresholds, rules, y)
         shares, errors, stage_shares, within = [], [], [], 0
         rng = np.random.default_rng(seed + 1)
@@ -142,7 +215,13 @@ def automation_report(
             order = rng.permutation(len(y))
             cal, test = order[: len(y) // 2], order[len(y) // 2 :]
             split_rules = certify_cascade(
-                [p[cal] for p in probs], thresholds, y[cal], target=target, delta=delta, seed=seed
+                [p[cal] for p in probs],
+                thresholds,
+                y[cal],
+                target=target,
+                delta=delta,
+                seed=seed,
+                method=method,
             )
             result = _apply([p[test] for p in probs], thresholds, split_rules, y[test])
             shares.append(result["share"])

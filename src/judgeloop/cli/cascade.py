@@ -51,7 +51,7 @@ def build_command(
     delta: Annotated[float, typer.Option(help="Allowed probability that the bound fails.")] = 0.1,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Cascade model folder to write.")] = None,
     name: Annotated[str | None, typer.Option(help="Registry name (default: the project's name).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the per-stage calibration folds.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the random halves of the automation report.")] = 0,
     promote: Annotated[
         bool, typer.Option("--promote", help="--project: promote through the gate after building.")
     ] = False,
