@@ -20,6 +20,15 @@ Stages: 1 = MiniLM-L6 embedding head on ONNX int8 (what `judgeloop train` ships)
   the cascade (certified at 5%) alternating per session; p50/p99 of the sessions stage 1 decides, the
   mean over all; then batch throughput (`evaluate` on all of them at once) of both.
 Writes benchmarks/results/cascade.json.
+
+`--stages DIR1 DIR2` skips training and uses saved model folders (e.g. the fine-tunes written by
+`strong_encoder.py fit --split question --save DIR`): the rows are then strong_encoder's `question`
+split, whose held-out questions none of the stages trained on. `--latency` of those questions are set
+aside whole for the latency runs (every row of them: sessions never seen, so no label memory hit); the
+held-out rows of the other questions certify. Both certification methods are reported
+(`risk_cascade.certify_cascade`: "joint", the default, and "folds"), and an offline "stage 2 sees stage
+1" variant (the mean of the two stages' logits as stage 2's score) for comparison. Writes
+`--out` (default benchmarks/results/cascade_question.json in this mode).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -85,10 +95,68 @@ def train_stages(rows: list[Example], train2: int, work: Path) -> dict[str, Any]
     return timings
 
 
-def report(probs: list[np.ndarray], thresholds: list[float], y: np.ndarray, repeats: int) -> list[dict]:
+def report(
+    probs: list[np.ndarray], thresholds: list[float], y: np.ndarray, repeats: int, method: str = "joint"
+) -> list[dict]:
     from judgeloop.risk_cascade import automation_report
 
-    return automation_report(probs, thresholds, y, repeats=repeats)
+    return automation_report(probs, thresholds, y, repeats=repeats, method=method)
+
+
+def saved_stages(args: argparse.Namespace) -> None:
+    """The `--stages` mode (see the module docstring)."""
+    from strong_encoder import read
+    from train_curve import make_splits
+
+    from judgeloop.evaluators.learned import LearnedEvaluator
+    from judgeloop.training.cascade import build_cascade
+
+    started = time.perf_counter()
+    qs, ans, y_all = read("truth")
+    held = make_splits(qs, y_all, 2000)["question"].heldout
+    held_questions = sorted({qs[i] for i in held})
+    aside = set(np.random.default_rng(args.seed).choice(held_questions, args.latency, replace=False).tolist())
+    lat_rows = [i for i in held if qs[i] in aside]
+    cal_rows = [i for i in held if qs[i] not in aside]
+    cal = [Example(qs[i], ans[i], int(y_all[i]), None, str(i)) for i in cal_rows]
+    y = y_all[cal_rows]
+    stage_dirs = [Path(d) for d in args.stages]
+    stages = [LearnedEvaluator.load(d) for d in stage_dirs]
+    probs = [np.asarray(s.predict_proba([ex.pair for ex in cal])) for s in stages]
+    thresholds = [s.threshold for s in stages]
+    logit = [np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1)) for p in probs]
+    mixed = 1 / (1 + np.exp(-(logit[0] + logit[1]) / 2))
+    accuracy = [float(((p >= t).astype(int) == y).mean()) for p, t in zip(probs, thresholds, strict=True)]
+    result: dict[str, Any] = {
+        "command": "python benchmarks/cascade.py " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start",
+        "stages": [str(d) for d in stage_dirs],
+        "n_calibration": len(cal_rows),
+        "n_latency_sessions": len(lat_rows),
+        "latency_questions": len(aside),
+        "base_rate_good": float(y.mean()),
+        "stage_accuracy": accuracy,
+        "mean_logit_accuracy": float(((mixed >= 0.5).astype(int) == y).mean()),
+        "stage1_alone": report(probs[:1], thresholds[:1], y, args.repeats),
+        "stage2_alone": report(probs[1:], thresholds[1:], y, args.repeats),
+        "cascade_joint": report(probs, thresholds, y, args.repeats, "joint"),
+        "cascade_folds": report(probs, thresholds, y, args.repeats, "folds"),
+        "cascade_joint_stage2_mean_logit": report([probs[0], mixed], [0.5, 0.5], y, args.repeats, "joint"),
+    }
+    for key in ("stage1_alone", "stage2_alone", "cascade_joint", "cascade_folds"):
+        print(key, [(r["target"], round(r["certified_share"], 3), r["heldout_share"]) for r in result[key]])
+    pairs = [(qs[i], ans[i]) for i in lat_rows]
+    result["latency"] = {}
+    for target in args.latency_targets:
+        cascade_dir = Path(tempfile.mkdtemp(prefix="jl-cascade-")) / "cascade"
+        build_cascade(stage_dirs, cal, cascade_dir, target_error=target, name="truth-cascade")
+        result["latency"][f"{target:.0%}"] = latency(cascade_dir, stage_dirs[0], pairs)
+        shutil.rmtree(cascade_dir.parent, ignore_errors=True)
+        print(target, json.dumps(result["latency"][f"{target:.0%}"]), flush=True)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["load_at_end"] = os.getloadavg()[0]
+    out = args.out if args.out != RESULTS / "cascade.json" else RESULTS / "cascade_question.json"
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 def latency(cascade_dir: Path, stage1_dir: Path, pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -153,7 +221,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, default=None, help="keep the trained stages here (reused)")
     parser.add_argument("--out", type=Path, default=RESULTS / "cascade.json")
+    parser.add_argument("--stages", nargs="+", default=None, help="saved stage folders (skips training)")
+    parser.add_argument("--latency-targets", type=float, nargs="+", default=[0.05, 0.10])
     args = parser.parse_args()
+    if args.stages:
+        saved_stages(args)
+        return
     from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.training.cascade import build_cascade
 
