@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judgeloop.benchmarks import preference_sets as ps
+from judgeloop.bench import preference_sets as ps
 from judgeloop.errors import InvalidInput
 from judgeloop.evaluators.pairwise_learned import PairwiseEvaluator, load_comparator
 from judgeloop.training.pairwise import train_pairwise
