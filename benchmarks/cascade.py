@@ -86,7 +86,7 @@ def train_stages(rows: list[Example], train2: int, work: Path) -> dict[str, Any]
 
 
 def report(probs: list[np.ndarray], thresholds: list[float], y: np.ndarray, repeats: int) -> list[dict]:
-    from judgeloop.risk_cascade import automation_report
+    from judgeloop.loop.risk_cascade import automation_report
 
     return automation_report(probs, thresholds, y, repeats=repeats)
 

@@ -112,7 +112,7 @@ def seed(url: str, n: int, now: datetime) -> float:
 def prepare(url: str, now: datetime) -> int:
     """Users, an automation rule, stored alerts; returns an alert id."""
     from _review_support import PASSWORD
-    from judgeloop import risk
+    from judgeloop.loop import risk
     from judgeloop.monitor import run_monitor
     from judgeloop.review import users
     from judgeloop.store import Workspace

@@ -16,7 +16,7 @@ between; `--C seed` chooses it once on the seed set, `--C VALUE` fixes it.
 Per seed: a quarter of the questions (with all their answers) is the test set, the rest the pool, so
 no question is on both sides. A seed set of 50 random pool rows is labelled; then, up to 1,500 labels,
 the model is refitted and the next batch of 50 is picked from the unlabelled pool by one of
-judgeloop.selection's strategies, using its pure rankers on arrays:
+judgeloop.loop.selection's strategies, using its pure rankers on arrays:
 - random: a uniform sample of the unlabelled pool (as selection.by_random);
 - uncertainty: highest selection.uncertainty_priority(P(good), threshold 0.5), rounded to 6 digits,
   ties by session id (as selection.by_uncertainty);
@@ -49,9 +49,9 @@ from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from judgeloop.loop.selection import MIX, Pick, blend, uncertainty_priority
 from judgeloop.monitor.outliers import evaluator_disagreements
 from judgeloop.monitor.queries import VerdictRecord
-from judgeloop.selection import MIX, Pick, blend, uncertainty_priority
 from judgeloop.training.methods.embedding_head import EmbeddingHead, pair_features
 
 console = Console(highlight=False, markup=False, soft_wrap=True)

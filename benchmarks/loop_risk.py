@@ -6,7 +6,7 @@ Evaluator probabilities are real: out-of-fold P(truthful) of a logistic regressi
 pair embeddings of TruthfulQA (../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl, 19,880
 human labels; 5 folds grouped by question, so every probability comes from a model that never saw
 that question). For each repetition the rows are split at random into a calibration set (n_cal human
-labels, the only data judgeloop.risk.calibrate sees) and a test set (all the other rows). We report
+labels, the only data judgeloop.loop.risk.calibrate sees) and a test set (all the other rows). We report
 the coverage (share auto-decided) and the realised error among auto-decided test sessions, and how
 often that realised error stays within the target (it should in >= 1 - delta of the splits).
 Writes benchmarks/results/loop_risk.json and loop_risk.png.
@@ -25,7 +25,7 @@ from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from judgeloop.risk import calibrate, confidence, evaluate_rule
+from judgeloop.loop.risk import calibrate, confidence, evaluate_rule
 
 SPLITS = 100
 DELTA = 0.1

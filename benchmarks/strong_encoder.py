@@ -205,7 +205,7 @@ def cmd_from_logits(args: argparse.Namespace) -> None:
 
 def cmd_automation(args: argparse.Namespace) -> None:
     """Learn-then-Test certification on half the held-out rows, realised on the other half, repeated."""
-    from judgeloop.risk import calibrate, confidence
+    from judgeloop.loop.risk import calibrate, confidence
 
     for path in args.results:
         data = json.loads(Path(path).read_text(encoding="utf-8"))

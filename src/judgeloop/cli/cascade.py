@@ -101,7 +101,7 @@ def _ws(db: str) -> Any:
 
 
 def _print(result: Any, report: dict[str, Any]) -> None:
-    from judgeloop.risk_cascade import report_lines
+    from judgeloop.loop.risk_cascade import report_lines
 
     config = result.config
     names = [s["name"] for s in config["stages"]]

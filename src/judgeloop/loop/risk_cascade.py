@@ -1,7 +1,7 @@
 """Risk control for a cascade of evaluators, and the automation report (per target error).
 
 A cascade asks stage 1 first; a session leaves at the first stage whose confidence max(p, 1 - p)
-reaches that stage's certified tau (judgeloop.risk); what no stage decides needs human review.
+reaches that stage's certified tau (judgeloop.loop.risk); what no stage decides needs human review.
 
 Certification (`certify_cascade`). The held-out labels are split at random into K disjoint folds, one
 per stage. Stage k is certified by Learn-then-Test at level delta / K on the sessions of fold k that
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
-from judgeloop.risk import AutomationRule, calibrate, confidence
+from judgeloop.loop.risk import AutomationRule, calibrate, confidence
 
 REPORT_TARGETS = (0.01, 0.05, 0.10)
 REVIEW = -1  # stage index of a session no stage decides
@@ -224,7 +224,7 @@ def stored_report(
     `risk.calibration_data`). A registered cascade is run stage by stage on those sessions, so that the
     report gives the share each stage decides; other evaluators are reported from their stored
     probabilities. Returns the rows and the stage names (None for a single evaluator)."""
-    from judgeloop.risk import calibration_data
+    from judgeloop.loop.risk import calibration_data
 
     data = calibration_data(ws, project, evaluator)
     cascade = _registered_cascade(ws, evaluator)
