@@ -44,7 +44,7 @@ import numpy as np
 from rich.console import Console
 
 from judgeloop import stats
-from judgeloop.agreement import evaluator_agreement
+from judgeloop.agreement.evaluators import evaluator_agreement
 from judgeloop.store import Workspace
 from judgeloop.types import Label, Session, Verdict
 

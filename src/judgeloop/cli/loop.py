@@ -183,7 +183,7 @@ def outliers_command(
     """Sessions where evaluators disagree with each other or with humans; least confident verdicts."""
     from rich.table import Table
 
-    from judgeloop.heldout import describe
+    from judgeloop.agreement.heldout import describe
     from judgeloop.monitor import find_outliers
     from judgeloop.store import Workspace
 

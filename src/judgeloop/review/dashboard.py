@@ -3,8 +3,9 @@ with its interval and alerts, automated and needs-review shares), one alert's se
 (agreement with humans, calibration, certified automation, promotions) and the outliers.
 
 Every figure comes from the module that owns it: series, tests and alerts from `judgeloop.monitor`,
-agreement from `review.agreement`, calibration data and automation rules from `judgeloop.loop.risk`, ECE and
-reliability bins from `judgeloop.stats`. This module only lines them up per window and per version.
+agreement from `judgeloop.agreement.reviewers`, calibration data and automation rules from
+`judgeloop.loop.risk`, ECE and reliability bins from `judgeloop.stats`.
+This module only lines them up per window and per version.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from judgeloop import registry, stats
+from judgeloop.agreement.reviewers import evaluator_vs_human
 from judgeloop.errors import Forbidden, InvalidInput
 from judgeloop.loop import risk
 from judgeloop.loop.queue_fill import FillReport, append_picks
@@ -31,7 +33,6 @@ from judgeloop.monitor.queries import (
 )
 from judgeloop.monitor.series import BUCKETS, Series, floor_time, totals
 from judgeloop.review import users
-from judgeloop.review.agreement import evaluator_vs_human
 from judgeloop.review.users import Membership, User
 from judgeloop.store import Workspace, human_labels
 from judgeloop.store.tables import SessionRow, VerdictRow
