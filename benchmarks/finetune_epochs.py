@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from judgeloop.stats import accuracy, bootstrap
     from judgeloop.training.api import _estimator, _fit
+    from judgeloop.training.base_encoder import resolve_base_model
     from judgeloop.training.methods.finetune import FineTune, _score
-    from judgeloop.training.models import resolve_base_model
 
     rows, pairs, truth = random_split_rows()
     epochs: list[dict] = []

@@ -83,7 +83,7 @@ class SeedFunction:
     def __init__(self) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from judgeloop.training.models import quiet_transformers
+        from judgeloop.training.base_encoder import quiet_transformers
 
         path = str(default_encoder_path())
         with quiet_transformers():

@@ -68,7 +68,7 @@ def resolve(base: str) -> str:
                 return str(folder)
         sys.exit("MPNet is not installed: run `judgeloop models install mpnet`")
     if base == "minilm":
-        from judgeloop.training.models import resolve_base_model
+        from judgeloop.training.base_encoder import resolve_base_model
 
         return resolve_base_model(None)
     return base

@@ -135,7 +135,7 @@ def fit_judgeloop(
 ) -> tuple[Any, float, dict[str, Any]]:
     """Fit through train_evaluator's own fitting code; returns (estimator, seconds, info)."""
     from judgeloop.training.api import _estimator, _fit
-    from judgeloop.training.models import resolve_base_model
+    from judgeloop.training.base_encoder import resolve_base_model
 
     estimator = _estimator(method, resolve_base_model(None), seed, None, progress)
     started = time.perf_counter()
@@ -207,7 +207,7 @@ def seed_recipe(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from judgeloop.assets import default_encoder_path
-    from judgeloop.training.models import quiet_transformers
+    from judgeloop.training.base_encoder import quiet_transformers
 
     r = SEED_RECIPE
     started = time.perf_counter()

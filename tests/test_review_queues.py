@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.review import items, queues
-from judgeloop.review.models import QueueIn
+from judgeloop.review.schemas import QueueIn
 from judgeloop.store import Workspace
 from judgeloop.store.labels import human_label, live_labels
 from judgeloop.store.tables import AssignmentRow, QueueItemRow

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from judgeloop.cli.models import IdCol, InputCol, LabelCol, OutputCol, _examples_from_file, _register, _stamp
 from judgeloop.cli.options import DbOption
+from judgeloop.cli.train import IdCol, InputCol, LabelCol, OutputCol, _examples_from_file, _register, _stamp
 from judgeloop.errors import InvalidInput
 
 out = Console()

@@ -95,7 +95,7 @@ def demo_command(
 
 def _train(ws: Any, target: Path) -> Any:
     from judgeloop import registry
-    from judgeloop.cli.models import print_metrics
+    from judgeloop.cli.train import print_metrics
     from judgeloop.training import train_evaluator
     from judgeloop.training.examples import examples_from_project
 

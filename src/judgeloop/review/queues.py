@@ -31,7 +31,7 @@ from judgeloop.review.assignments import (
     summary,
     undo_last,
 )
-from judgeloop.review.models import (
+from judgeloop.review.schemas import (
     STRATEGIES,
     ItemProgress,
     Progress,

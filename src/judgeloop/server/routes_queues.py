@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from judgeloop.agreement import reviewers as agreement
 from judgeloop.errors import NotFound
 from judgeloop.review import adjudication, items, queues
-from judgeloop.review.models import NextItem, Progress, Queue, QueueIn, Undone
+from judgeloop.review.schemas import NextItem, Progress, Queue, QueueIn, Undone
 from judgeloop.server import web_auth
 from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.server.auth import Principal
