@@ -15,8 +15,8 @@ from judgeloop.errors import NotFound
 from judgeloop.review import adjudication, items, queues
 from judgeloop.review.schemas import NextItem, Progress, Queue, QueueIn, Undone
 from judgeloop.server import web_auth
-from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.server.auth import Principal
+from judgeloop.server.deps import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.types import Label, PairChoice
 
 router = APIRouter(prefix="/v1", tags=["review"])

@@ -17,7 +17,7 @@ from judgeloop.agreement import reviewers as agreement
 from judgeloop.errors import Forbidden, Unauthorized
 from judgeloop.review import adjudication, charts, exporting, items, queues, throttle, users
 from judgeloop.server import pages
-from judgeloop.server.app import WorkspaceDep
+from judgeloop.server.deps import WorkspaceDep
 from judgeloop.server.pages import PageSession, redirect, render, safe_next
 from judgeloop.server.web_auth import WebAuth, WebAuthDep, WebSession
 

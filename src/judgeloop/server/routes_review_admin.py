@@ -15,7 +15,7 @@ from judgeloop.errors import Forbidden, JudgeloopError
 from judgeloop.review import items, queues, throttle, users
 from judgeloop.review.schemas import IMPLEMENTED_STRATEGIES, QUEUE_MODES, STRATEGIES, QueueIn
 from judgeloop.server import pages
-from judgeloop.server.app import WorkspaceDep
+from judgeloop.server.deps import WorkspaceDep
 from judgeloop.server.pages import PageSession, redirect, render
 from judgeloop.server.web_auth import WebAuthDep, WebSession
 
