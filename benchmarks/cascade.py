@@ -1,7 +1,7 @@
 """A two-stage cascade on TruthfulQA truth: certified automated share, realised error, serving latency.
 
-    PYTHONPATH=src:benchmarks .venv/bin/python benchmarks/cascade.py --work /tmp/cascade-bench
-    PYTHONPATH=src:benchmarks .venv/bin/python benchmarks/cascade.py --train2 2000 --calibration 3000
+    PYTHONPATH=src:benchmarks .venv/bin/python -m benchmarks.cascade --work /tmp/cascade-bench
+    PYTHONPATH=src:benchmarks .venv/bin/python -m benchmarks.cascade --train2 2000 --calibration 3000
 
 Data: ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl (question = session input, answer
 = output, "yes" = good). `--latency` questions are set aside whole (never trained or calibrated on);
@@ -29,18 +29,22 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
-from loop_data import RESULTS, read_rows  # noqa: E402
 
+from benchmarks.loop_data import RESULTS, read_rows  # noqa: E402
 from judgeloop.training import Example  # noqa: E402
 
 

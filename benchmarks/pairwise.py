@@ -1,6 +1,6 @@
 """A learned pairwise comparator (Bradley-Terry on frozen MiniLM features) on public human preferences.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/pairwise.py [--cache /tmp/pairwise_emb.pkl]
+    PYTHONPATH=src .venv/bin/python -m benchmarks.pairwise [--cache /tmp/pairwise_emb.pkl]
                                                               # results/pairwise.json
 
 `--cache FILE` keeps the MiniLM embeddings (by text) between runs: a rerun embeds only new texts.
