@@ -1,7 +1,7 @@
 """A two-stage cascade on TruthfulQA truth: certified automated share, realised error, serving latency.
 
-    PYTHONPATH=src:benchmarks .venv/bin/python benchmarks/cascade.py --work /tmp/cascade-bench
-    PYTHONPATH=src:benchmarks .venv/bin/python benchmarks/cascade.py --train2 2000 --calibration 3000
+    PYTHONPATH=src:benchmarks .venv/bin/python -m benchmarks.cascade --work /tmp/cascade-bench
+    PYTHONPATH=src:benchmarks .venv/bin/python -m benchmarks.cascade --train2 2000 --calibration 3000
 
 Data: ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl (question = session input, answer
 = output, "yes" = good). `--latency` questions are set aside whole (never trained or calibrated on);
@@ -44,13 +44,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
-from loop_data import RESULTS, read_rows  # noqa: E402
 
+from benchmarks.loop_data import RESULTS, read_rows  # noqa: E402
 from judgeloop.training import Example  # noqa: E402
 
 
@@ -98,16 +101,15 @@ def train_stages(rows: list[Example], train2: int, work: Path) -> dict[str, Any]
 def report(
     probs: list[np.ndarray], thresholds: list[float], y: np.ndarray, repeats: int, method: str = "joint"
 ) -> list[dict]:
-    from judgeloop.risk_cascade import automation_report
+    from judgeloop.loop.risk_cascade import automation_report
 
     return automation_report(probs, thresholds, y, repeats=repeats, method=method)
 
 
 def saved_stages(args: argparse.Namespace) -> None:
     """The `--stages` mode (see the module docstring)."""
-    from strong_encoder import read
-    from train_curve import make_splits
-
+    from benchmarks.strong_encoder import read
+    from benchmarks.train_curve import make_splits
     from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.training.cascade import build_cascade
 

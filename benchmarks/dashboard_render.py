@@ -1,7 +1,7 @@
 """Server time of the monitoring pages on a large project.
 
     source /tmp/env.sh   # JUDGELOOP_TEST_PG: a PostgreSQL server to create a fresh database on
-    PYTHONPATH=src .venv/bin/python benchmarks/dashboard_render.py --sessions 100000 --db postgresql \\
+    PYTHONPATH=src .venv/bin/python -m benchmarks.dashboard_render --sessions 100000 --db postgresql \\
         --out benchmarks/results/dashboard_render_100k.json
 
 Seeds one project with `--sessions` sessions over 30 days (bulk inserts), a champion verdict with a
@@ -25,8 +25,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks._support import use_test_helpers  # noqa: E402
+
+use_test_helpers()
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 PROJECT = "shop"
 
@@ -112,7 +118,7 @@ def seed(url: str, n: int, now: datetime) -> float:
 def prepare(url: str, now: datetime) -> int:
     """Users, an automation rule, stored alerts; returns an alert id."""
     from _review_support import PASSWORD
-    from judgeloop import risk
+    from judgeloop.loop import risk
     from judgeloop.monitor import run_monitor
     from judgeloop.review import users
     from judgeloop.store import Workspace

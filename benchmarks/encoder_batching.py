@@ -1,7 +1,7 @@
 """What does padding cost? The default encoder (ONNX int8) timed by batch shape, and inference batches
 cut by length (`sorted_batches`) against fixed chunks of sorted rows, in the same process.
 
-    .venv/bin/python benchmarks/encoder_batching.py    # ~4 min on 2 cores; results/encoder_batching.json
+    .venv/bin/python -m benchmarks.encoder_batching    # ~4 min on 2 cores; results/encoder_batching.json
 
 1. Cost model: one forward pass at B rows x L tokens for B in 1..16 and L in 8..64 (median of --repeats
    runs each), fitted as `a + b x B x L`. `a / b` is what one more call costs in padded tokens: the
@@ -20,15 +20,20 @@ import os
 import platform
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-from loop_data import read_rows  # noqa: E402
 from rich.console import Console  # noqa: E402
+
+from benchmarks.loop_data import read_rows  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 console = Console(highlight=False)

@@ -1,8 +1,8 @@
 """Would averaging fine-tunes reach 0.90? Held-out accuracy of saved fine-tunes alone and averaged.
 
-    .venv/bin/python benchmarks/finetune_epochs.py --epochs 3 --seed 1 --save-logits \\
+    .venv/bin/python -m benchmarks.finetune_epochs --epochs 3 --seed 1 --save-logits \\
         --out benchmarks/results/finetune_seed1.json                              # ~25 min
-    .venv/bin/python benchmarks/finetune_ensemble.py results/finetune_epochs.json:3 \\
+    .venv/bin/python -m benchmarks.finetune_ensemble results/finetune_epochs.json:3 \\
         results/finetune_epochs.json:5 results/finetune_seed1.json:3
 
 Each argument is a finetune_epochs.py result (run with --save-logits) and the epoch whose held-out
@@ -17,13 +17,18 @@ import argparse
 import itertools
 import json
 import os
+import sys
 from pathlib import Path
+
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
-from train_curve import random_split_rows, with_label_memory  # noqa: E402
+
+from benchmarks.train_curve import random_split_rows, with_label_memory  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 console = Console(highlight=False)

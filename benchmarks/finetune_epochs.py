@@ -1,6 +1,6 @@
 """How many epochs does the all-labels fine-tune want? Held-out accuracy after every epoch.
 
-    .venv/bin/python benchmarks/finetune_epochs.py --epochs 6   # ~40 min; results/finetune_epochs.json
+    .venv/bin/python -m benchmarks.finetune_epochs --epochs 6   # ~40 min; results/finetune_epochs.json
 
 The `random` split of train_curve.py (2,000 fixed held-out rows of
 ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl, 17,880 training rows) and the fitting
@@ -15,13 +15,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
+
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from rich.console import Console  # noqa: E402
-from train_curve import random_split_rows, with_label_memory  # noqa: E402
+
+from benchmarks.train_curve import random_split_rows, with_label_memory  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 console = Console(highlight=False)
@@ -41,8 +46,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from judgeloop.stats import accuracy, bootstrap
     from judgeloop.training.api import _estimator, _fit
+    from judgeloop.training.base_encoder import resolve_base_model
     from judgeloop.training.methods.finetune import FineTune, _score
-    from judgeloop.training.models import resolve_base_model
 
     rows, pairs, truth = random_split_rows()
     epochs: list[dict] = []

@@ -1,6 +1,6 @@
 """Does another choice of the frozen-embedding head's regularisation help with few labels?
 
-    .venv/bin/python benchmarks/head_regularisation.py     # ~4 min; results/head_regularisation.json
+    .venv/bin/python -m benchmarks.head_regularisation     # ~4 min; results/head_regularisation.json
 
 The embedding_head method fits a logistic regression on frozen MiniLM pair features, with C chosen by
 5-fold log-loss from (0.3, 1, 3, 10, 30). Compared here on the same draws: that rule, C chosen by
@@ -13,16 +13,21 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
+
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-from loop_data import load  # noqa: E402
 from rich.console import Console  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
-from train_curve import draw, make_splits  # noqa: E402
+
+from benchmarks.loop_data import load  # noqa: E402
+from benchmarks.train_curve import draw, make_splits  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 GRID = (0.3, 1.0, 3.0, 10.0, 30.0)  # judgeloop.training.methods.embedding_head.C_GRID

@@ -1,7 +1,7 @@
 """API latency and errors while a large `judgeloop import` runs on the same SQLite workspace (issue 17 §3).
 
-    .venv/bin/python benchmarks/import_contention.py                       # 100,000 rows, 8 clients
-    .venv/bin/python benchmarks/import_contention.py --rows 40000 --clients 8 --out results.json
+    .venv/bin/python -m benchmarks.import_contention                       # 100,000 rows, 8 clients
+    .venv/bin/python -m benchmarks.import_contention --rows 40000 --clients 8 --out results.json
 
 It trains a small evaluator (MiniLM, 50 synthetic support rows), makes it the champion of a fresh
 SQLite workspace, serves it with `judgeloop serve` in a subprocess, and runs closed-loop clients (half

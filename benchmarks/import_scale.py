@@ -1,7 +1,7 @@
 """Import throughput and peak memory of `judgeloop import` for large files (issue 17 §4).
 
-    .venv/bin/python benchmarks/import_scale.py                          # 1,000,000 rows (the ask)
-    .venv/bin/python benchmarks/import_scale.py --rows 200000 --pg postgresql://... --out results.json
+    .venv/bin/python -m benchmarks.import_scale                          # 1,000,000 rows (the ask)
+    .venv/bin/python -m benchmarks.import_scale --rows 200000 --pg postgresql://... --out results.json
 
 For each format (CSV, Parquet) and database (SQLite; PostgreSQL when --pg or $JUDGELOOP_TEST_PG is
 set) it writes a synthetic labelled file of --rows sessions (short support-style texts, a metadata

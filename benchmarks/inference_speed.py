@@ -1,7 +1,7 @@
 """Inference speed of a custom evaluator vs the seed's function, in one process (issue 3).
 
-    .venv/bin/python benchmarks/inference_speed.py                 # 240 bundled sessions, 3 rounds
-    .venv/bin/python benchmarks/inference_speed.py --rounds 1 --out /tmp/speed.json
+    .venv/bin/python -m benchmarks.inference_speed                 # 240 bundled sessions, 3 rounds
+    .venv/bin/python -m benchmarks.inference_speed --rounds 1 --out /tmp/speed.json
 
 Sessions: the bundled e-commerce support set (240 sessions; chat-style inputs with an order lookup,
 support answers of 1-4 sentences). The evaluator is what `judgeloop train` writes for it by default
@@ -83,7 +83,7 @@ class SeedFunction:
     def __init__(self) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from judgeloop.training.models import quiet_transformers
+        from judgeloop.training.base_encoder import quiet_transformers
 
         path = str(default_encoder_path())
         with quiet_transformers():

@@ -18,15 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
-from loop_data import read_rows  # noqa: E402
 from rich.console import Console  # noqa: E402
+
+from benchmarks.loop_data import read_rows  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 console = Console(highlight=False)

@@ -1,11 +1,11 @@
 """LLM-as-judge against human judgments (issue 6): the product path, measured on public human labels.
 
-    .venv/bin/python benchmarks/judge_agreement.py shipped        # no model: GPT-3.5 / PandaLM-7B verdicts
-    .venv/bin/python benchmarks/judge_agreement.py local --set pandalm --n 100
-    .venv/bin/python benchmarks/judge_agreement.py local --set llmbar_natural --n 100
-    .venv/bin/python benchmarks/judge_agreement.py local --set mt_bench --n 60
-    .venv/bin/python benchmarks/judge_agreement.py local --set truthfulqa --n 100 --injection 30
-    .venv/bin/python benchmarks/judge_agreement.py local --set pandalm --model gpt-4o-mini   # any judge model
+    .venv/bin/python -m benchmarks.judge_agreement shipped        # no model: GPT-3.5 / PandaLM-7B verdicts
+    .venv/bin/python -m benchmarks.judge_agreement local --set pandalm --n 100
+    .venv/bin/python -m benchmarks.judge_agreement local --set llmbar_natural --n 100
+    .venv/bin/python -m benchmarks.judge_agreement local --set mt_bench --n 60
+    .venv/bin/python -m benchmarks.judge_agreement local --set truthfulqa --n 100 --injection 30
+    .venv/bin/python -m benchmarks.judge_agreement local --set pandalm --model gpt-4o-mini   # any judge model
 
 `shipped` scores the LLM-judge verdicts that ship with PandaLM's test set (gpt-3.5-turbo and PandaLM-7B,
 999 rows, "garbage" counted wrong) against the majority of its three human annotators, and the
@@ -44,7 +44,7 @@ import numpy as np
 from rich.console import Console
 
 from judgeloop import stats
-from judgeloop.agreement import evaluator_agreement
+from judgeloop.agreement.evaluators import evaluator_agreement
 from judgeloop.store import Workspace
 from judgeloop.types import Label, Session, Verdict
 
@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     p_local.add_argument("--injection", type=int, default=0, help="truthfulqa: injected copies to judge")
     args = parser.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    command = "python benchmarks/judge_agreement.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.judge_agreement " + " ".join(sys.argv[1:] if argv is None else argv)
     start = time.perf_counter()
     if args.cmd == "shipped":
         result: dict[str, Any] = shipped(args.subset)

@@ -2,7 +2,7 @@
 data: model load, then each row timed, with the prompt-prefix KV cache (the default) and without it
 (the baseline), alternating row by row in the same process.
 
-    .venv/bin/python benchmarks/local_judge.py --rows 10    # results/local_judge.json
+    .venv/bin/python -m benchmarks.local_judge --rows 10    # results/local_judge.json
 
 Each row is one RubricJudge call (constrained JSON: three scores and a justification of at most
 `--string-tokens` tokens). Reports the load time, per-row medians, rows per minute and the ratio, and

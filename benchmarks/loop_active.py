@@ -1,9 +1,9 @@
 """Active learning vs random labelling: test accuracy of the evaluator against the number of human labels.
 
-    .venv/bin/python benchmarks/loop_active.py               # 10 seeds, about 10 minutes
-    .venv/bin/python benchmarks/loop_active.py --seeds 2     # quicker
-    .venv/bin/python benchmarks/loop_active.py --C seed      # C chosen once, on the 50-label seed set
-    .venv/bin/python benchmarks/loop_active.py --C 1         # one fixed C
+    .venv/bin/python -m benchmarks.loop_active               # 10 seeds, about 10 minutes
+    .venv/bin/python -m benchmarks.loop_active --seeds 2     # quicker
+    .venv/bin/python -m benchmarks.loop_active --C seed      # C chosen once, on the 50-label seed set
+    .venv/bin/python -m benchmarks.loop_active --C 1         # one fixed C
 
 Data: ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl (19,880 human truthfulness labels
 of answers to 817 questions), as frozen MiniLM embeddings cached by loop_data.py. The evaluator is
@@ -16,7 +16,7 @@ between; `--C seed` chooses it once on the seed set, `--C VALUE` fixes it.
 Per seed: a quarter of the questions (with all their answers) is the test set, the rest the pool, so
 no question is on both sides. A seed set of 50 random pool rows is labelled; then, up to 1,500 labels,
 the model is refitted and the next batch of 50 is picked from the unlabelled pool by one of
-judgeloop.selection's strategies, using its pure rankers on arrays:
+judgeloop.loop.selection's strategies, using its pure rankers on arrays:
 - random: a uniform sample of the unlabelled pool (as selection.by_random);
 - uncertainty: highest selection.uncertainty_priority(P(good), threshold 0.5), rounded to 6 digits,
   ties by session id (as selection.by_uncertainty);
@@ -38,20 +38,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import numpy as np
-from loop_data import CACHE, RESULTS, load
 from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
+from benchmarks.loop_data import CACHE, RESULTS, load
+from judgeloop.loop.selection import MIX, Pick, blend, uncertainty_priority
 from judgeloop.monitor.outliers import evaluator_disagreements
 from judgeloop.monitor.queries import VerdictRecord
-from judgeloop.selection import MIX, Pick, blend, uncertainty_priority
 from judgeloop.training.methods.embedding_head import EmbeddingHead, pair_features
 
 console = Console(highlight=False, markup=False, soft_wrap=True)

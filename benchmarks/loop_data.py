@@ -1,6 +1,6 @@
 """Data for the close-the-loop benchmarks: TruthfulQA truthfulness labels as frozen MiniLM pair features.
 
-    .venv/bin/python benchmarks/loop_data.py      # embeds once, caches to benchmarks/results/
+    .venv/bin/python -m benchmarks.loop_data      # embeds once, caches to benchmarks/results/
 
 Rows of ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl are
 {"prompt": "Q: ...\\nA: ...\\nTrue:", "completion": " yes"|" no"}: the question is the session input, the

@@ -1,12 +1,12 @@
 """Risk control: does the certified threshold keep the error of auto-decided sessions under the target?
 
-    .venv/bin/python benchmarks/loop_risk.py            # under a minute once the embeddings are cached
+    .venv/bin/python -m benchmarks.loop_risk            # under a minute once the embeddings are cached
 
 Evaluator probabilities are real: out-of-fold P(truthful) of a logistic regression on frozen MiniLM
 pair embeddings of TruthfulQA (../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl, 19,880
 human labels; 5 folds grouped by question, so every probability comes from a model that never saw
 that question). For each repetition the rows are split at random into a calibration set (n_cal human
-labels, the only data judgeloop.risk.calibrate sees) and a test set (all the other rows). We report
+labels, the only data judgeloop.loop.risk.calibrate sees) and a test set (all the other rows). We report
 the coverage (share auto-decided) and the realised error among auto-decided test sessions, and how
 often that realised error stays within the target (it should in >= 1 - delta of the splits).
 Writes benchmarks/results/loop_risk.json and loop_risk.png.
@@ -15,17 +15,21 @@ Writes benchmarks/results/loop_risk.json and loop_risk.png.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 import numpy as np
-from loop_data import RESULTS, load
 from rich.console import Console
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from judgeloop.risk import calibrate, confidence, evaluate_rule
+from benchmarks.loop_data import RESULTS, load
+from judgeloop.loop.risk import calibrate, confidence, evaluate_rule
 
 SPLITS = 100
 DELTA = 0.1

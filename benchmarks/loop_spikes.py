@@ -1,7 +1,7 @@
 """Spike detection on simulated verdict streams with injected quality drops of known size and time.
 
-    .venv/bin/python benchmarks/loop_spikes.py                # 20 streams per cell, about 5 minutes
-    .venv/bin/python benchmarks/loop_spikes.py --streams 5    # quicker
+    .venv/bin/python -m benchmarks.loop_spikes                # 20 streams per cell, about 5 minutes
+    .venv/bin/python -m benchmarks.loop_spikes --streams 5    # quicker
 
 Each stream has 1,000 windows (think hours) of Poisson(200) verdicts with a 85% pass rate, either
 binomial (every window has the same rate) or overdispersed (the rate itself varies from window to

@@ -1,6 +1,6 @@
 """What `@judgeloop.observe` adds to the wrapped call: median per-call time, observed vs bare, same process.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/observe_overhead.py --calls 20000 --rounds 5 \\
+    PYTHONPATH=src .venv/bin/python -m benchmarks.observe_overhead --calls 20000 --rounds 5 \\
         --out benchmarks/results/observe_overhead.json
 
 The function stands in for an LLM call (it builds a chat-completion-shaped dict, ~1 µs), so the figure is
@@ -21,8 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from benchmarks._support import use_test_helpers  # noqa: E402
+
+use_test_helpers()
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 
 def answer(messages: list[dict[str, str]], temperature: float = 0.0) -> dict:

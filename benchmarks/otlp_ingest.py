@@ -1,6 +1,6 @@
 """Ingest speed of `POST /v1/traces`: spans/s from the real OTLP/HTTP exporter into `judgeloop serve`.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/otlp_ingest.py --batches 10 --rounds 3 \
+    PYTHONPATH=src .venv/bin/python -m benchmarks.otlp_ingest --batches 10 --rounds 3 \
         --out benchmarks/results/otlp_ingest.json
 
 A fresh `judgeloop serve` (SQLite workspace, a tiny trained evaluator as champion) runs in a subprocess on
@@ -27,11 +27,16 @@ from typing import Any
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from serve_load import start_server  # noqa: E402
+from benchmarks._support import use_test_helpers  # noqa: E402
+
+use_test_helpers()
+
+HERE = Path(__file__).resolve().parent
+
+from benchmarks.serve_load import start_server  # noqa: E402
 
 BATCH = 512  # BatchSpanProcessor's default max_export_batch_size (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)
 

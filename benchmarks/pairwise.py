@@ -1,6 +1,6 @@
 """A learned pairwise comparator (Bradley-Terry on frozen MiniLM features) on public human preferences.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/pairwise.py [--cache /tmp/pairwise_emb.pkl]
+    PYTHONPATH=src .venv/bin/python -m benchmarks.pairwise [--cache /tmp/pairwise_emb.pkl]
                                                               # results/pairwise.json
 
 `--cache FILE` keeps the MiniLM embeddings (by text) between runs: a rerun embeds only new texts.
@@ -38,7 +38,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
 
-from judgeloop.benchmarks import preference_sets as ps  # noqa: E402
+from judgeloop.bench import preference_sets as ps  # noqa: E402
 from judgeloop.training.pairwise import pairwise_metrics  # noqa: E402
 from judgeloop.training.pairwise_data import PairExample  # noqa: E402
 from judgeloop.training.pairwise_model import BTComparator, fit_davidson  # noqa: E402
@@ -201,8 +201,8 @@ def speed(model_dir: Path, pairs: list[PairExample], runtime: str, runs: int) ->
 
 
 def alpaca(model_dir: Path, store: EmbeddingStore) -> dict[str, Any]:
-    from judgeloop.benchmarks.winrate import compute_winrate, load_annotations, load_model_outputs
-    from judgeloop.benchmarks.winrate_learned import comparator_annotations
+    from judgeloop.bench.winrate import compute_winrate, load_annotations, load_model_outputs
+    from judgeloop.bench.winrate_learned import comparator_annotations
     from judgeloop.evaluators.pairwise_learned import PairwiseEvaluator
 
     ev = PairwiseEvaluator.load(model_dir, runtime="torch")

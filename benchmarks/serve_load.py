@@ -1,8 +1,8 @@
 """Load test of the guardrail API: `judgeloop serve` in a subprocess, driven over loopback by httpx.
 
-    .venv/bin/python benchmarks/serve_load.py                       # 1, 8, 50 clients for 20, 20, 60 s
-    .venv/bin/python benchmarks/serve_load.py --levels 8:10 --model-dir DIR --out results.json
-    .venv/bin/python benchmarks/serve_load.py --baseline-env JUDGELOOP_CALL_COST_TOKENS=1e9  # A/B, same run
+    .venv/bin/python -m benchmarks.serve_load                       # 1, 8, 50 clients for 20, 20, 60 s
+    .venv/bin/python -m benchmarks.serve_load --levels 8:10 --model-dir DIR --out results.json
+    .venv/bin/python -m benchmarks.serve_load --baseline-env JUDGELOOP_CALL_COST_TOKENS=1e9  # A/B, same run
 
 It trains a default evaluator (MiniLM encoder) on TruthfulQA truthfulness labels from
 ../shared/datasets (or uses --model-dir), registers it as the champion of a fresh workspace, starts the
@@ -31,6 +31,9 @@ from typing import Any
 
 import httpx
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 REPO = Path(__file__).resolve().parents[1]
 TRUTHFULQA = REPO.parent / "shared" / "datasets" / "truthfulqa_judge" / "finetune_truth_train.jsonl"
 
@@ -38,7 +41,9 @@ TRUTHFULQA = REPO.parent / "shared" / "datasets" / "truthfulqa_judge" / "finetun
 def load_sessions(limit: int, seed: int = 0) -> list[tuple[str, str, bool]]:
     """(question, answer, truthful) rows of TruthfulQA's human truthfulness labels."""
     if not TRUTHFULQA.is_file():
-        sys.path.insert(0, str(REPO / "tests"))
+        from benchmarks._support import use_test_helpers
+
+        use_test_helpers()
         from _server_support import tiny_examples
 
         return tiny_examples()

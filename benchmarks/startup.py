@@ -1,6 +1,6 @@
 """How long a fresh process takes to load a custom evaluator and give its first verdict, and its memory.
 
-    .venv/bin/python benchmarks/startup.py              # 7 rounds, ~2 min; results/startup.json
+    .venv/bin/python -m benchmarks.startup              # 7 rounds, ~2 min; results/startup.json
 
 The evaluator is what `judgeloop train` writes for the bundled support set by default (embedding_head
 on the MiniLM encoder with an ONNX encoder pass), trained once into a temp folder. Each round starts

@@ -1,14 +1,14 @@
 """A stronger encoder on 2 CPU cores (issue 22): MPNet with frozen lower layers vs the MiniLM default.
 
     # one fit on the TruthfulQA train pool, scored on a fixed held-out part (2,000 rows):
-    .venv/bin/python benchmarks/strong_encoder.py fit --data truth --split random --size all \\
+    .venv/bin/python -m benchmarks.strong_encoder fit --data truth --split random --size all \\
         --base mpnet --method finetune --freeze 9 --epochs 3 \\
         --out benchmarks/results/strong_truth_mpnet_f9.json
     # small label sets: mean of --draws stratified draws, frozen-embedding head:
-    .venv/bin/python benchmarks/strong_encoder.py small --data truth --sizes 30 --draws 3 --base mpnet \\
+    .venv/bin/python -m benchmarks.strong_encoder small --data truth --sizes 30 --draws 3 --base mpnet \\
         --out benchmarks/results/strong_small_truth_mpnet.json
     # the certified automated share of saved fits, over repeated calibration/test splits of the held-out rows:
-    .venv/bin/python benchmarks/strong_encoder.py automation benchmarks/results/strong_truth_*.json
+    .venv/bin/python -m benchmarks.strong_encoder automation benchmarks/results/strong_truth_*.json
 
 Data: ../shared/datasets/truthfulqa_judge/finetune_{truth,info}_train.jsonl (19,880 rows each; the
 question is the session input, the answer its output; "yes" = good). The held-out part and the
@@ -30,13 +30,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
-from train_curve import draw, make_splits  # noqa: E402
 
+from benchmarks.train_curve import draw, make_splits  # noqa: E402
 from judgeloop.training import Example  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "truthfulqa_judge"
@@ -68,7 +71,7 @@ def resolve(base: str) -> str:
                 return str(folder)
         sys.exit("MPNet is not installed: run `judgeloop models install mpnet`")
     if base == "minilm":
-        from judgeloop.training.models import resolve_base_model
+        from judgeloop.training.base_encoder import resolve_base_model
 
         return resolve_base_model(None)
     return base
@@ -278,7 +281,7 @@ def cmd_from_logits(args: argparse.Namespace) -> None:
 
 def cmd_automation(args: argparse.Namespace) -> None:
     """Learn-then-Test certification on half the held-out rows, realised on the other half, repeated."""
-    from judgeloop.risk import calibrate, confidence
+    from judgeloop.loop.risk import calibrate, confidence
 
     for path in args.results:
         data = json.loads(Path(path).read_text(encoding="utf-8"))

@@ -1,9 +1,9 @@
 """Learning curve of custom evaluators on TruthfulQA truthfulness labels (issue 3).
 
-    .venv/bin/python benchmarks/train_curve.py                    # the full run (see --help for the budget)
-    .venv/bin/python benchmarks/train_curve.py --quick            # a smoke run: small sizes, one seed
-    .venv/bin/python benchmarks/train_curve.py --sizes 30,100 --methods embedding_head,tfidf --augment
-    .venv/bin/python benchmarks/train_curve.py --data bundled --sizes 30,100 --heldout 80 --out X.json
+    .venv/bin/python -m benchmarks.train_curve                    # the full run (see --help for the budget)
+    .venv/bin/python -m benchmarks.train_curve --quick            # a smoke run: small sizes, one seed
+    .venv/bin/python -m benchmarks.train_curve --sizes 30,100 --methods embedding_head,tfidf --augment
+    .venv/bin/python -m benchmarks.train_curve --data bundled --sizes 30,100 --heldout 80 --out X.json
 
 Data: ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl (19,880 rows; the question is the
 session input, the answer its output, "yes" = truthful = good). A fixed held-out part of --heldout rows
@@ -44,16 +44,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if not __package__:  # run as `python benchmarks/NAME.py`; `python -m benchmarks.NAME` needs nothing
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np  # noqa: E402
-from loop_data import DATA, RESULTS, read_rows  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
+from benchmarks.loop_data import DATA, RESULTS, read_rows  # noqa: E402
 from judgeloop.stats import accuracy, bootstrap, cohen_kappa  # noqa: E402
 from judgeloop.training import Example  # noqa: E402
 
@@ -135,7 +138,7 @@ def fit_judgeloop(
 ) -> tuple[Any, float, dict[str, Any]]:
     """Fit through train_evaluator's own fitting code; returns (estimator, seconds, info)."""
     from judgeloop.training.api import _estimator, _fit
-    from judgeloop.training.models import resolve_base_model
+    from judgeloop.training.base_encoder import resolve_base_model
 
     estimator = _estimator(method, resolve_base_model(None), seed, None, progress)
     started = time.perf_counter()
@@ -207,7 +210,7 @@ def seed_recipe(
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from judgeloop.assets import default_encoder_path
-    from judgeloop.training.models import quiet_transformers
+    from judgeloop.training.base_encoder import quiet_transformers
 
     r = SEED_RECIPE
     started = time.perf_counter()
@@ -545,7 +548,7 @@ def main(argv: list[str] | None = None) -> None:
     data = {"q": q, "a": a, "y": y, "qid": qid}
     splits = make_splits(q, y, args.heldout)
     runs: list[dict] = []
-    command = "python benchmarks/train_curve.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = "python -m benchmarks.train_curve " + " ".join(sys.argv[1:] if argv is None else argv)
     commands = [command]
     if args.resume and args.out.is_file():
         previous = json.loads(args.out.read_text())

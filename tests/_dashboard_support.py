@@ -10,7 +10,8 @@ from pathlib import Path
 
 from _review_support import PASSWORD
 from _server_support import fake_model_dir
-from judgeloop import registry, risk
+from judgeloop import registry
+from judgeloop.loop import risk
 from judgeloop.monitor import run_monitor
 from judgeloop.review import users
 from judgeloop.store import Workspace

@@ -7,14 +7,13 @@ import atexit
 import functools
 import json
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from _http_support import ThreadServer as ThreadServer  # the one copy, re-exported
+from _http_support import free_port as free_port
 from judgeloop import registry
 from judgeloop.server.auth import create_token
 from judgeloop.store import Workspace
@@ -106,38 +105,3 @@ def make_env(tmp_path: Path, model_dirs: list[Path], project: str = "shop", url:
     tokens = {role: create_token(ws, project, role) for role in ("reviewer", "service", "admin")}
     tokens["other"] = create_token(ws, "elsewhere", "admin")
     return Env(ws, url, tokens)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class ThreadServer:
-    """uvicorn serving an app on 127.0.0.1 (a free port) in a thread of this process."""
-
-    def __init__(self, app: Any, port: int | None = None) -> None:
-        import uvicorn
-
-        self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ThreadServer:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)

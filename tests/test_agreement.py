@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from judgeloop.agreement import evaluator_agreement
+from judgeloop.agreement.evaluators import evaluator_agreement
 from judgeloop.cli import main
 from judgeloop.store import Workspace
 from judgeloop.types import Label, Session, Verdict

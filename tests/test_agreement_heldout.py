@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from judgeloop import registry
-from judgeloop.review.agreement import agreement_report
+from judgeloop.agreement.reviewers import agreement_report
 from judgeloop.store import Workspace
 from judgeloop.types import Label, Session, Verdict
 

@@ -8,7 +8,7 @@ import csv
 import json
 
 from _server_support import tiny_examples, trained_model_dir
-from judgeloop.benchmarks.ifeval import load_responses
+from judgeloop.bench.ifeval import load_responses
 from judgeloop.io import read_dataset
 from judgeloop.store import Workspace
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from _llm_support import FakeOpenAI, ThreadServer, chat_body
-from judgeloop.benchmarks.mtbench import load_questions
+from judgeloop.bench.mtbench import load_questions
 
 ANNOTATIONS = "alpaca_eval/results/alpaca-7b/weighted_alpaca_eval_gpt4_turbo/annotations.json"
 

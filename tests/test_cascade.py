@@ -12,8 +12,8 @@ from judgeloop import registry
 from judgeloop.cli import main
 from judgeloop.errors import Conflict, InvalidInput
 from judgeloop.evaluators.cascade import CascadeEvaluator
-from judgeloop.risk import calibrate
-from judgeloop.risk_cascade import REVIEW, automation_report, certify_cascade, route
+from judgeloop.loop.risk import calibrate
+from judgeloop.loop.risk_cascade import REVIEW, automation_report, certify_cascade, route
 
 
 def run(args: list[str]) -> int:
@@ -171,7 +171,7 @@ def test_build_from_a_file_writes_one_self_contained_folder(stages, data, tmp_pa
 def test_routing_follows_each_stage_rule(stages, data):
     from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.io import read_dataset
-    from judgeloop.risk import confidence
+    from judgeloop.loop.risk import confidence
 
     models = [LearnedEvaluator.load(d) for d in reversed(stages)]  # the memory-less one first
     heldout = set(models[0].config["heldout_ids"])  # no label memory on these: no p of exactly 0 or 1
@@ -198,7 +198,7 @@ def test_routing_follows_each_stage_rule(stages, data):
 
 
 def _rule(tau: float, threshold: float):
-    from judgeloop.risk import AutomationRule
+    from judgeloop.loop.risk import AutomationRule
 
     return AutomationRule(tau, 0.05, 0.05, 0.5, 0.0, 0.05, 100, 50, 0, threshold=threshold)
 

@@ -14,7 +14,8 @@ import pytest
 from _dashboard_support import BAD_DAYS, DAYS, PROJECT, DashEnv, make_dashboard_env
 from _review_support import PASSWORD
 from _server_support import ThreadServer
-from judgeloop import risk, stats
+from judgeloop import stats
+from judgeloop.loop import risk
 from judgeloop.monitor import alert_sessions, find_outliers
 from judgeloop.monitor.queries import queued_session_ids
 from judgeloop.review.dashboard import DEFAULT_WINDOWS

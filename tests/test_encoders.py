@@ -14,7 +14,7 @@ import pytest
 from judgeloop import encoders
 from judgeloop.cli import main
 from judgeloop.errors import InvalidInput, NotFound
-from judgeloop.training.models import check_encoder, resolve_base_model
+from judgeloop.training.base_encoder import check_encoder, resolve_base_model
 
 
 def run(args: list[str]) -> int:

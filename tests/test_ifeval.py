@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from judgeloop.benchmarks.ifeval import (
+from judgeloop.bench.ifeval import (
     IFEvalInput,
     IFEvalResult,
     RowResult,

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from judgeloop.benchmarks.ifeval_checks import CHECKERS, Checker, build_checker, compare, register
-from judgeloop.benchmarks.ifeval_text import count_sentences, count_words, split_sentences, word_tokens
+from judgeloop.bench.ifeval_checks import CHECKERS, Checker, build_checker, compare, register
+from judgeloop.bench.ifeval_text import count_sentences, count_words, split_sentences, word_tokens
 
 IFEVAL_IDS = {
     "change_case:capital_word_frequency",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from judgeloop.bench.mtbench_judge import load_judge_prompts, mt_bench_judge
 from judgeloop.errors import InvalidInput
-from judgeloop.judging import load_judge_prompts, mt_bench_judge
 from judgeloop.llm import ScriptedClient
 from judgeloop.types import Session
 

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from _server_support import Env, fake_model_dir, make_env
-from judgeloop.review.agreement import adjudicate, agreement_report
+from judgeloop.agreement.reviewers import agreement_report
+from judgeloop.review.adjudication import adjudicate
 from judgeloop.server import create_app
 from judgeloop.store import Workspace
 from judgeloop.store.labels import human_label, live_labels

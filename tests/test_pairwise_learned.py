@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judgeloop.benchmarks import preference_sets as ps
+from judgeloop.bench import preference_sets as ps
 from judgeloop.errors import InvalidInput
 from judgeloop.evaluators.pairwise_learned import PairwiseEvaluator, load_comparator
 from judgeloop.training.pairwise import train_pairwise
@@ -141,7 +141,7 @@ def test_train_and_evaluate_cli_contract(cli, tmp_path, slices):
 
 def test_project_labels_registry_agreement_and_gate(cli, tmp_path, slices):
     from judgeloop import registry
-    from judgeloop.agreement import evaluator_agreement
+    from judgeloop.agreement.evaluators import evaluator_agreement
     from judgeloop.store import Workspace
     from judgeloop.types import Label, Session
 

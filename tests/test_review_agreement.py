@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from judgeloop.review.agreement import agreement_report, evaluator_vs_human, rater_agreement, reviewer_stats
+from judgeloop.agreement.reviewers import (
+    agreement_report,
+    evaluator_vs_human,
+    rater_agreement,
+    reviewer_stats,
+)
 from judgeloop.store import Workspace
 from judgeloop.store.labels import human_label
 from judgeloop.types import Label, Session, Verdict

@@ -13,7 +13,7 @@ from _review_support import PASSWORD, PROJECT, ReviewEnv, make_review_env, sign_
 from judgeloop.cli import app as cli_app
 from judgeloop.errors import InvalidInput, Unauthorized
 from judgeloop.review import queues, users
-from judgeloop.review.models import QueueIn
+from judgeloop.review.schemas import QueueIn
 from judgeloop.server import create_app
 from judgeloop.store.tables import UserRow
 

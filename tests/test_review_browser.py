@@ -17,7 +17,7 @@ from sqlalchemy import select
 from _review_support import PASSWORD, PROJECT, ReviewEnv, make_review_env
 from _server_support import ThreadServer
 from judgeloop.review import items, queues
-from judgeloop.review.models import QueueIn
+from judgeloop.review.schemas import QueueIn
 from judgeloop.server import create_app
 from judgeloop.store.labels import live_labels
 from judgeloop.store.tables import AssignmentRow

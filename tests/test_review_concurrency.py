@@ -12,7 +12,7 @@ import httpx
 from _review_support import PROJECT, make_review_env
 from _server_support import ThreadServer
 from judgeloop.review import queues
-from judgeloop.review.models import QueueIn
+from judgeloop.review.schemas import QueueIn
 from judgeloop.server import create_app
 from judgeloop.store.labels import live_labels
 

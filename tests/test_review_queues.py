@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.review import items, queues
-from judgeloop.review.models import QueueIn
+from judgeloop.review.schemas import QueueIn
 from judgeloop.store import Workspace
 from judgeloop.store.labels import human_label, live_labels
 from judgeloop.store.tables import AssignmentRow, QueueItemRow
@@ -143,7 +143,7 @@ def test_unlabelled_first_and_strategies_not_yet_implemented(ws):
     )
     chosen = [i.session_id for i in queues.progress(ws, q).per_item]
     assert len(chosen) == 10 and not {"s000", "s001", "s002"} & set(chosen[:9])
-    with pytest.raises(InvalidInput, match="needs an evaluator"):  # delegated to judgeloop.selection
+    with pytest.raises(InvalidInput, match="needs an evaluator"):  # delegated to judgeloop.loop.selection
         queues.select_items(ws, "shop", "uncertainty", 5)
     with pytest.raises(InvalidInput, match="unknown strategy"):
         queues.select_items(ws, "shop", "psychic", 5)

@@ -5,7 +5,7 @@ import pytest
 
 from _loop_support import T0, Timed, add_timed, bulk_labels, bulk_sessions
 from judgeloop.errors import InvalidInput
-from judgeloop.risk import (
+from judgeloop.loop.risk import (
     AutomationRule,
     automation_rule,
     calibrate,

@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from _loop_support import T0, Timed, add_timed, bulk_labels, bulk_sessions
 from judgeloop.errors import InvalidInput
-from judgeloop.queue_fill import fill_queue
-from judgeloop.selection import (
+from judgeloop.loop.queue_fill import fill_queue
+from judgeloop.loop.selection import (
     blend,
     neighbour_tag_scores,
     select_sessions,

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from judgeloop.benchmarks.winrate import (
+from judgeloop.bench.winrate import (
     build_annotations,
     compute_winrate,
     load_annotations,

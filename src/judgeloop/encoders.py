@@ -271,7 +271,7 @@ def registered() -> dict[str, str]:
 def add(name: str, path: Path) -> EncoderInfo:
     """Register a local encoder folder under `name` (checked to be an encoder first)."""
     from judgeloop.io import atomic_write_text
-    from judgeloop.training.models import check_encoder
+    from judgeloop.training.base_encoder import check_encoder
 
     if not _NAME.match(name) or name in ("minilm", "default", *INSTALLABLE):
         raise InvalidInput(

@@ -26,7 +26,7 @@ err = Console(stderr=True)
 
 _COMMAND_MODULES = (
     "data",
-    "models",
+    "train",
     "encoders",
     "cascade",
     "evaluators",

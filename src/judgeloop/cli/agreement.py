@@ -26,8 +26,8 @@ def agreement_command(
 ) -> None:
     """Agreement of an evaluator's stored verdicts with the human labels, with bootstrap 95% CIs, on the
     sessions it did not train on (default) or on all of them (--include-train)."""
-    from judgeloop.agreement import evaluator_agreement
-    from judgeloop.heldout import describe
+    from judgeloop.agreement.evaluators import evaluator_agreement
+    from judgeloop.agreement.heldout import describe
     from judgeloop.store import Workspace
 
     report = evaluator_agreement(Workspace(db), project, evaluator, include_train=include_train)

@@ -67,7 +67,7 @@ def ifeval_command(
     ] = None,
 ) -> None:
     """IFEval prompt- and instruction-level accuracy, strict and loose (Zhou et al. 2023)."""
-    from judgeloop.benchmarks.ifeval import score_ifeval_files
+    from judgeloop.bench.ifeval import score_ifeval_files
 
     result = score_ifeval_files(input_path, responses)
     figures = result.as_dict()

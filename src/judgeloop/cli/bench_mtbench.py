@@ -85,8 +85,8 @@ def mtbench_command(
 ) -> None:
     """Grade each answer turn 1-10 with an LLM judge, as MT-Bench does (reference answers for math,
     reasoning and coding); prints the overall, per-turn and per-category mean ratings."""
-    from judgeloop.benchmarks import mtbench as mt
-    from judgeloop.judging import load_judge_prompts
+    from judgeloop.bench import mtbench as mt
+    from judgeloop.bench.mtbench_judge import load_judge_prompts
     from judgeloop.llm import make_client
 
     answer_turns, embedded = mt.load_answers(answers)

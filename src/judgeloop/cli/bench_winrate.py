@@ -76,7 +76,7 @@ def winrate_command(
     """Win rate of output_2 (the model) against output_1 (the baseline), as AlpacaEval computes it:
     from existing annotations (--annotations), or by judging --model-outputs against --baseline with a
     pairwise LLM judge in both orders."""
-    from judgeloop.benchmarks.winrate import compute_winrate, save_annotations, winrate_from_file
+    from judgeloop.bench.winrate import compute_winrate, save_annotations, winrate_from_file
     from judgeloop.errors import InvalidInput
     from judgeloop.io import atomic_write_text
 
@@ -123,8 +123,8 @@ def winrate_command(
 def _compare(
     model_outputs: Path, baseline: Path, evaluator: str, db: str | None, limit: int | None
 ) -> list[dict]:
-    from judgeloop.benchmarks.winrate import load_model_outputs
-    from judgeloop.benchmarks.winrate_learned import comparator_annotations
+    from judgeloop.bench.winrate import load_model_outputs
+    from judgeloop.bench.winrate_learned import comparator_annotations
     from judgeloop.evaluators.pairwise_learned import load_comparator
 
     comparator = load_comparator(evaluator, db=db, pointwise=True)
@@ -142,7 +142,7 @@ def _judge(
     limit: int | None,
     concurrency: int,
 ) -> list[dict]:
-    from judgeloop.benchmarks.winrate import judge_annotations, load_model_outputs
+    from judgeloop.bench.winrate import judge_annotations, load_model_outputs
     from judgeloop.judging import PairwiseJudge
     from judgeloop.llm import make_client
 

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from judgeloop.cli.models import IdCol, InputCol, LabelCol, OutputCol, _examples_from_file, _register, _stamp
 from judgeloop.cli.options import DbOption
+from judgeloop.cli.train import IdCol, InputCol, LabelCol, OutputCol, _examples_from_file, _register, _stamp
 from judgeloop.errors import InvalidInput
 
 out = Console()
@@ -101,7 +101,7 @@ def _ws(db: str) -> Any:
 
 
 def _print(result: Any, report: dict[str, Any]) -> None:
-    from judgeloop.risk_cascade import report_lines
+    from judgeloop.loop.risk_cascade import report_lines
 
     config = result.config
     names = [s["name"] for s in config["stages"]]

@@ -28,7 +28,7 @@ GUARDRAIL_EXAMPLES = [
     ("How do I check my gift card balance?", "Reply with the card number and PIN and I'll look it up."),
     ("can I return jeans I wore once?", "Not my problem. Read the website."),
 ]
-TARGET_ERROR = 0.05  # the error the automated share is certified for (Learn-then-Test, judgeloop.risk)
+TARGET_ERROR = 0.05  # the error the automated share is certified for (Learn-then-Test, judgeloop.loop.risk)
 DELTA = 0.1  # ... with probability >= 1 - DELTA
 REVIEW_BATCH = 30
 
@@ -78,7 +78,7 @@ def demo_command(
     out.print(f"the reviewers corrected {wrong} of {len(queued)} verdicts the evaluator was unsure about")
 
     out.print(Rule("6. retrain on all labels; the gate promotes only a better model"))
-    from judgeloop.retrain import retrain
+    from judgeloop.loop.retrain import retrain
 
     result = retrain(ws, "shop", name="shop", out_dir=out_dir / "models" / "v2", progress=False)
     out.print(f"[bold]{result.status}[/]: {result.reason}")
@@ -95,7 +95,7 @@ def demo_command(
 
 def _train(ws: Any, target: Path) -> Any:
     from judgeloop import registry
-    from judgeloop.cli.models import print_metrics
+    from judgeloop.cli.train import print_metrics
     from judgeloop.training import train_evaluator
     from judgeloop.training.examples import examples_from_project
 
@@ -122,7 +122,7 @@ def _guardrail(ev: Any) -> None:
 
 
 def _score_and_queue(ws: Any, ev: Any) -> list[str]:
-    from judgeloop.queue_fill import fill_queue
+    from judgeloop.loop.queue_fill import fill_queue
 
     labelled = {s.id for s, _, _ in ws.labelled_sessions("shop")}
     sessions = [s for s in ws.sessions("shop") if s.id not in labelled]
@@ -158,7 +158,7 @@ def _review(ws: Any, queued: list[str], held_back: dict[str, Any]) -> int:
 
 def _before_after(ws: Any, result: Any) -> dict[str, Any]:
     from judgeloop import registry
-    from judgeloop.risk import calibrate
+    from judgeloop.loop.risk import calibrate
     from judgeloop.stats import binary_agreement
 
     v1 = registry.get_version(ws, "shop@1")

@@ -183,7 +183,7 @@ def outliers_command(
     """Sessions where evaluators disagree with each other or with humans; least confident verdicts."""
     from rich.table import Table
 
-    from judgeloop.heldout import describe
+    from judgeloop.agreement.heldout import describe
     from judgeloop.monitor import find_outliers
     from judgeloop.store import Workspace
 
@@ -219,8 +219,8 @@ def automation_command(
     as_json: JsonOption = False,
 ) -> None:
     """How much review the evaluator can take over: a certified confidence threshold and its coverage."""
-    from judgeloop.risk import automation_rule
-    from judgeloop.risk_cascade import report_lines, stored_report
+    from judgeloop.loop.risk import automation_rule
+    from judgeloop.loop.risk_cascade import report_lines, stored_report
     from judgeloop.store import Workspace
 
     ws = Workspace(db)
@@ -268,7 +268,7 @@ def queue_fill_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create or extend a review queue with the sessions a strategy picks."""
-    from judgeloop.queue_fill import fill_queue
+    from judgeloop.loop.queue_fill import fill_queue
     from judgeloop.store import Workspace
 
     report = fill_queue(Workspace(db), project, strategy, n, queue=queue, evaluator=evaluator, seed=seed)

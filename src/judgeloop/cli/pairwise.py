@@ -61,7 +61,7 @@ def train_pairwise_cli(
         "metrics": result.metrics,
     }
     if ws is not None:
-        from judgeloop.cli.models import _register
+        from judgeloop.cli.train import _register
 
         report.update(_register(ws, str(project), str(name), result.out_dir, promote))
     if as_json:

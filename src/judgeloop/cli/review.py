@@ -112,7 +112,7 @@ def queue_create_command(
 
     from judgeloop.errors import InvalidInput
     from judgeloop.review import queues
-    from judgeloop.review.models import QueueIn
+    from judgeloop.review.schemas import QueueIn
     from judgeloop.store import Workspace
 
     try:

@@ -5,7 +5,7 @@
     v.stage, v.latency_ms, v.needs_review                # "1:support-head", 4.1, False
 
 The folder holds the stages' model folders (`stages/1`, `stages/2`, ...) and a judgeloop.json whose
-`stages` list gives each stage's certified rule (judgeloop.risk_cascade). A session goes to stage 1;
+`stages` list gives each stage's certified rule (judgeloop.loop.risk_cascade). A session goes to stage 1;
 it leaves at the first stage whose confidence max(p, 1 - p) reaches that stage's tau; a session no
 stage decides gets the last stage's label and `needs_review: true`. Later stages run only on the
 sessions still open.
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
-from judgeloop.risk import AutomationRule
-from judgeloop.risk_cascade import REVIEW, decides
+from judgeloop.loop.risk import AutomationRule
+from judgeloop.loop.risk_cascade import REVIEW, decides
 from judgeloop.types import ModelInput, Verdict
 
 MODEL_CONFIG = "judgeloop.json"

@@ -1,6 +1,6 @@
 """The labelled set as a Hugging Face `datasets` folder (with a dataset card) or as Argilla records.
 
-Both take the rows of `judgeloop export` (`cli.data.export_records`: one per session, the consensus
+Both take the rows of `judgeloop export` (`interop.labelled.export_records`: one per session, the consensus
 human label in `good`) and write a folder atomically (a temporary folder beside it, then a rename).
 """
 

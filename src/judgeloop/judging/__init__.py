@@ -1,4 +1,5 @@
-"""LLM-as-judge: rubric judges, pairwise judges (both orders), MT-Bench single-answer grading.
+"""LLM-as-judge: rubric judges, pairwise judges (both orders). MT-Bench single-answer grading lives with
+the MT-Bench benchmark, in `judgeloop.bench.mtbench_judge` (its names are still importable from here).
 
 from judgeloop.judging import judge
 verdicts = judge(sessions, "seed", model="local")          # one Verdict per session, errors included
@@ -12,7 +13,6 @@ from typing import Any
 
 from judgeloop.errors import InvalidInput
 from judgeloop.judging.judge import RubricJudge, judge_messages
-from judgeloop.judging.mtbench import MTBenchJudge, load_judge_prompts, mt_bench_judge
 from judgeloop.judging.pairwise import (
     PairwiseJudge,
     bias_report,
@@ -61,9 +61,20 @@ def judge(
     return judge_.evaluate(as_sessions(sessions))
 
 
+_MT_BENCH = ("MTBenchJudge", "load_judge_prompts", "mt_bench_judge")
+
+
+def __getattr__(name: str) -> Any:
+    """The MT-Bench grader's names, from their home (imported lazily: judgeloop.bench imports judging)."""
+    if name in _MT_BENCH:
+        from judgeloop.bench import mtbench_judge
+
+        return getattr(mtbench_judge, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "Criterion",
-    "MTBenchJudge",
     "PairwiseJudge",
     "Rubric",
     "RubricJudge",
@@ -73,9 +84,7 @@ __all__ = [
     "judge",
     "judge_messages",
     "length_bias",
-    "load_judge_prompts",
     "load_rubric",
-    "mt_bench_judge",
     "parse_judgment",
     "parse_pairwise",
     "parse_rating",

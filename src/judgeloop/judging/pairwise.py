@@ -112,7 +112,7 @@ class PairwiseJudge:
     @classmethod
     def from_mt_bench(cls, client: LLMClient, templates_path: str | Path, name: str = "pair-v2", **kw: Any):
         """The judge with one of MT-Bench's pairwise prompts (`pair-v2`, `pair-math-v1`) from its JSONL."""
-        from judgeloop.judging.mtbench import load_judge_prompts
+        from judgeloop.bench.mtbench_judge import load_judge_prompts
 
         prompt = load_judge_prompts(templates_path)[name]
         kw.setdefault("name", f"judge:mt-bench:{name}")

@@ -9,7 +9,7 @@ Strengths are in [0, 1] so that they can be compared and used as queue prioritie
 - low confidence: 1 - |p - t| / max(t, 1 - t) for threshold t (1 = exactly on the threshold).
 
 Evaluator-vs-human disagreements leave out the sessions each evaluator version trained on, unless
-`include_train` (judgeloop.heldout); the result says which rows it used.
+`include_train` (judgeloop.agreement.heldout); the result says which rows it used.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from judgeloop.heldout import held_out, load_training_sets, rows_note
+from judgeloop.agreement.heldout import held_out, load_training_sets, rows_note
 from judgeloop.monitor.queries import VerdictRecord, latest_verdicts
 from judgeloop.store import Workspace, human_labels
 

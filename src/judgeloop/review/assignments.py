@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from judgeloop.errors import Conflict, NotFound
-from judgeloop.review.models import Claim, Queue, Summary, Undone
+from judgeloop.review.schemas import Claim, Queue, Summary, Undone
 from judgeloop.store import Workspace
 from judgeloop.store.labels import UNDO_OF
 from judgeloop.store.tables import AssignmentRow, LabelRow, QueueItemRow, SessionRow

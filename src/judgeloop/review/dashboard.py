@@ -3,8 +3,9 @@ with its interval and alerts, automated and needs-review shares), one alert's se
 (agreement with humans, calibration, certified automation, promotions) and the outliers.
 
 Every figure comes from the module that owns it: series, tests and alerts from `judgeloop.monitor`,
-agreement from `review.agreement`, calibration data and automation rules from `judgeloop.risk`, ECE and
-reliability bins from `judgeloop.stats`. This module only lines them up per window and per version.
+agreement from `judgeloop.agreement.reviewers`, calibration data and automation rules from
+`judgeloop.loop.risk`, ECE and reliability bins from `judgeloop.stats`.
+This module only lines them up per window and per version.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from judgeloop import registry, risk, stats
+from judgeloop import registry, stats
+from judgeloop.agreement.reviewers import evaluator_vs_human
 from judgeloop.errors import Forbidden, InvalidInput
+from judgeloop.loop import risk
+from judgeloop.loop.queue_fill import FillReport, append_picks
 from judgeloop.monitor import alert_sessions, find_outliers, get_alert, list_alerts, run_monitor
 from judgeloop.monitor.queries import (
     TimeAxis,
@@ -28,9 +32,7 @@ from judgeloop.monitor.queries import (
     project_labels,
 )
 from judgeloop.monitor.series import BUCKETS, Series, floor_time, totals
-from judgeloop.queue_fill import FillReport, append_picks
 from judgeloop.review import users
-from judgeloop.review.agreement import evaluator_vs_human
 from judgeloop.review.users import Membership, User
 from judgeloop.store import Workspace, human_labels
 from judgeloop.store.tables import SessionRow, VerdictRow

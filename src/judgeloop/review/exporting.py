@@ -1,5 +1,5 @@
 """Export of the labelled set from the review UI: the same rows and formats as `judgeloop export`
-(judgeloop.cli.data.export_records and judgeloop.io.write_records), with undone labels left out."""
+(judgeloop.interop.labelled.export_records and judgeloop.io.write_records), with undone labels left out."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class LiveView:
 
 def export_labelled(ws: Workspace, project: str, fmt: ExportFormat, path: Path) -> Path:
     """Write the project's labelled sessions to `path` (.csv, .jsonl, .json or .parquet)."""
-    from judgeloop.cli.data import export_records
+    from judgeloop.interop.labelled import export_records
     from judgeloop.io import write_records
 
     rows, columns = export_records(LiveView(ws), project, fmt)

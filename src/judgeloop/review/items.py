@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from judgeloop.errors import InvalidInput, NotFound
 from judgeloop.review import assignments
-from judgeloop.review.models import LABEL_KIND, NextItem, Queue
+from judgeloop.review.schemas import LABEL_KIND, NextItem, Queue
 from judgeloop.store import Workspace
 from judgeloop.store.labels import live_labels
 from judgeloop.store.tables import RubricRow, SessionRow, VerdictRow

@@ -3,7 +3,7 @@
 Assignment (claim, complete, skip, undo) lives in judgeloop.review.assignments and is re-exported here.
 Strategies: `random` (uniform over every session the mode can show) and `unlabelled-first` are here;
 `uncertainty`, `disagreement`, `failure-type` and `mixed` (active learning) are delegated to
-`judgeloop.selection.select_sessions`, which looks only at sessions nobody labelled or queued yet
+`judgeloop.loop.selection.select_sessions`, which looks only at sessions nobody labelled or queued yet
 (a clear error says so when that module is missing). Either way the queue keeps the sessions that its
 mode can show: pairwise needs `output_b`, evaluator mode a verdict.
 """
@@ -31,7 +31,7 @@ from judgeloop.review.assignments import (
     summary,
     undo_last,
 )
-from judgeloop.review.models import (
+from judgeloop.review.schemas import (
     STRATEGIES,
     ItemProgress,
     Progress,
@@ -100,9 +100,9 @@ STRATEGY_FUNCTIONS: dict[str, Strategy] = {"random": _random, "unlabelled-first"
 def _active(
     ws: Workspace, project: str, strategy: str, n: int, evaluator: str | None, seed: int | None
 ) -> list[Selection]:
-    """Active-learning strategies, from judgeloop.selection."""
+    """Active-learning strategies, from judgeloop.loop.selection."""
     try:
-        from judgeloop.selection import select_sessions
+        from judgeloop.loop.selection import select_sessions
     except ImportError:  # pragma: no cover - the module ships with judgeloop
         raise InvalidInput(
             f"strategy {strategy!r} is not implemented yet (it comes with active learning)",

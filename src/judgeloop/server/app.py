@@ -1,7 +1,8 @@
 """The FastAPI application factory. One app serves the API, the review UI and /metrics.
 
-Routers live in `routes_*.py` modules (one concept each) and are included here. Domain errors map to
-HTTP statuses in one place; responses never carry stack traces.
+Routers live in `routes_*.py` modules (one concept each) and are included here; what they depend on
+(workspace, caller, runtime) comes from `server/deps.py`. Domain errors map to HTTP statuses in one place;
+responses never carry stack traces.
 """
 
 from __future__ import annotations
@@ -9,53 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from judgeloop.server.auth import Principal, principal_for_token
 from judgeloop.server.settings import ServeSettings
 from judgeloop.store import Workspace
 
 log = logging.getLogger("judgeloop.server")
-
-
-def get_workspace(request: Request) -> Workspace:
-    return request.app.state.workspace  # type: ignore[no-any-return]
-
-
-WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
-
-
-def get_principal(request: Request) -> Principal:
-    """The caller: a Bearer token, or a signed browser-session cookie (review UI)."""
-    header = request.headers.get("authorization", "")
-    ws = get_workspace(request)
-    if header.lower().startswith("bearer "):
-        cached = getattr(request.app.state, "token_cache", None)  # see server/auth_cache.py
-        token = header[7:].strip()
-        return cached.principal(token) if cached is not None else principal_for_token(ws, token)
-    resolver = getattr(request.app.state, "cookie_principal", None)
-    if resolver is not None:
-        principal = resolver(request)
-        if principal is not None:
-            return principal  # type: ignore[no-any-return]
-    raise Unauthorized("missing credentials: send 'Authorization: Bearer TOKEN'")
-
-
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
-
-
-def require_role(principal: Principal, *roles: str) -> None:
-    if not principal.can(*roles):  # type: ignore[arg-type]
-        raise HTTPException(
-            status_code=403,
-            detail=f"this needs the role {' or '.join(roles)}; the token has {principal.role}",
-        )
 
 
 def _error(status: int, message: str, **extra: object) -> JSONResponse:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, FastAPI, Request
 from pydantic import Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
+from judgeloop.server.deps import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.server.schemas import _check_length, _Text, parse_items
 
 router = APIRouter(prefix="/v1", tags=["compare"])

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from judgeloop.monitor.queries import TimeAxis
 from judgeloop.review import charts, dashboard
 from judgeloop.server import pages
-from judgeloop.server.app import WorkspaceDep
+from judgeloop.server.deps import WorkspaceDep
 from judgeloop.server.pages import PageSession, redirect, render
 from judgeloop.server.web_auth import WebAuthDep
 

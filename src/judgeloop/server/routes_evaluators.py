@@ -8,8 +8,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from judgeloop.server import runtime, services
-from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
-from judgeloop.server.runtime import RuntimeDep
+from judgeloop.server.deps import CurrentPrincipal, RuntimeDep, WorkspaceDep, require_role
 from judgeloop.server.schemas import PromoteIn, SettingsIn
 
 router = APIRouter(prefix="/v1", tags=["evaluators"])

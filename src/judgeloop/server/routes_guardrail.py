@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, FastAPI
 
 from judgeloop.server import guardrail, runtime
-from judgeloop.server.app import require_role
-from judgeloop.server.runtime import AsyncPrincipal, AsyncWorkspaceDep, RuntimeDep
+from judgeloop.server.deps import AsyncPrincipal, AsyncWorkspaceDep, RuntimeDep, require_role
 from judgeloop.server.schemas import EvaluateIn, EvaluateOut, one_or_many, parse_items
 
 router = APIRouter(prefix="/v1", tags=["guardrail"])

@@ -7,8 +7,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from judgeloop.server import runtime
-from judgeloop.server.app import get_principal
-from judgeloop.server.runtime import RuntimeDep
+from judgeloop.server.deps import RuntimeDep, get_principal
 
 router = APIRouter(tags=["metrics"])
 

@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgeloop.agreement import reviewers as agreement
 from judgeloop.errors import NotFound
-from judgeloop.review import agreement, items, queues
-from judgeloop.review.models import NextItem, Progress, Queue, QueueIn, Undone
+from judgeloop.review import adjudication, items, queues
+from judgeloop.review.schemas import NextItem, Progress, Queue, QueueIn, Undone
 from judgeloop.server import web_auth
-from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.server.auth import Principal
+from judgeloop.server.deps import CurrentPrincipal, WorkspaceDep, require_role
 from judgeloop.types import Label, PairChoice
 
 router = APIRouter(prefix="/v1", tags=["review"])
@@ -134,6 +135,6 @@ def adjudicate(project: str, body: AdjudicationIn, principal: CurrentPrincipal, 
     _own_project(principal, project)
     if principal.user is None:
         raise HTTPException(403, "adjudications are made by people: use a user's token or the review UI")
-    return agreement.adjudicate(
+    return adjudication.adjudicate(
         ws, project, principal.name, body.session_id, good=body.good, choice=body.choice, comment=body.comment
     )

@@ -13,10 +13,11 @@ from fastapi import APIRouter, BackgroundTasks, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from markupsafe import Markup
 
+from judgeloop.agreement import reviewers as agreement
 from judgeloop.errors import Forbidden, Unauthorized
-from judgeloop.review import agreement, charts, exporting, items, queues, throttle, users
+from judgeloop.review import adjudication, charts, exporting, items, queues, throttle, users
 from judgeloop.server import pages
-from judgeloop.server.app import WorkspaceDep
+from judgeloop.server.deps import WorkspaceDep
 from judgeloop.server.pages import PageSession, redirect, render, safe_next
 from judgeloop.server.web_auth import WebAuth, WebAuthDep, WebSession
 
@@ -209,7 +210,7 @@ async def adjudicate(
     value = str(form.get("value", ""))
     good = {"good": True, "bad": False}.get(value)
     choice = value if value in ("A", "B", "tie") else None
-    agreement.adjudicate(
+    adjudication.adjudicate(
         ws,
         project,
         session.user.name,

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from judgeloop.errors import Forbidden, JudgeloopError
 from judgeloop.review import items, queues, throttle, users
-from judgeloop.review.models import IMPLEMENTED_STRATEGIES, QUEUE_MODES, STRATEGIES, QueueIn
+from judgeloop.review.schemas import IMPLEMENTED_STRATEGIES, QUEUE_MODES, STRATEGIES, QueueIn
 from judgeloop.server import pages
-from judgeloop.server.app import WorkspaceDep
+from judgeloop.server.deps import WorkspaceDep
 from judgeloop.server.pages import PageSession, redirect, render
 from judgeloop.server.web_auth import WebAuthDep, WebSession
 

@@ -11,9 +11,9 @@ from starlette.concurrency import run_in_threadpool
 
 from judgeloop.errors import InvalidInput
 from judgeloop.server import runtime, services
-from judgeloop.server.app import require_role
 from judgeloop.server.auth import Principal
-from judgeloop.server.runtime import AsyncPrincipal, AsyncWorkspaceDep, Runtime, RuntimeDep
+from judgeloop.server.deps import AsyncPrincipal, AsyncWorkspaceDep, RuntimeDep, require_role
+from judgeloop.server.runtime import Runtime
 from judgeloop.server.schemas import SessionIn, parse_items
 from judgeloop.store import Workspace
 from judgeloop.traces import decode_request, span_sessions

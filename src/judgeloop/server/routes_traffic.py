@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, FastAPI, Header, Request
 
 from judgeloop.server import idempotency, runtime, services
-from judgeloop.server.app import CurrentPrincipal, WorkspaceDep, require_role
-from judgeloop.server.runtime import RuntimeDep
+from judgeloop.server.deps import CurrentPrincipal, RuntimeDep, WorkspaceDep, require_role
 from judgeloop.server.schemas import LabelIn, SessionIn, SessionsLogged, one_or_many, parse_items
 from judgeloop.types import Label
 

@@ -5,14 +5,10 @@ background scorer. Built once per app by `install(app)` (idempotent), stopped by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from judgeloop.server.app import get_principal
-from judgeloop.server.auth import Principal
 from judgeloop.server.auth_cache import TokenCache
 from judgeloop.server.batcher import Batcher
 from judgeloop.server.limits import BodySizeLimit
@@ -76,36 +72,4 @@ def install(app: FastAPI) -> Runtime:
     return runtime
 
 
-async def get_runtime(request: Request) -> Runtime:  # async: no thread-pool hop to resolve it
-    return request.app.state.serve  # type: ignore[no-any-return]
-
-
-async def get_workspace_async(request: Request) -> Workspace:
-    return request.app.state.workspace  # type: ignore[no-any-return]
-
-
-async def get_principal_async(request: Request) -> Principal:
-    """`CurrentPrincipal` for async routes: a cached token answers on the event loop, anything else
-    (first use, cookies, errors) goes through `get_principal` on the thread pool."""
-    header = request.headers.get("authorization", "")
-    cache: TokenCache | None = getattr(request.app.state, "token_cache", None)
-    if cache is not None and header.lower().startswith("bearer "):
-        found = cache.peek(header[7:].strip())
-        if found is not None:
-            return found
-    return await run_in_threadpool(get_principal, request)
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-AsyncWorkspaceDep = Annotated[Workspace, Depends(get_workspace_async)]
-AsyncPrincipal = Annotated[Principal, Depends(get_principal_async)]
-
-__all__ = [
-    "AsyncPrincipal",
-    "AsyncWorkspaceDep",
-    "Runtime",
-    "RuntimeDep",
-    "build_runtime",
-    "get_runtime",
-    "install",
-]
+__all__ = ["Runtime", "build_runtime", "install"]

@@ -83,7 +83,7 @@ def _all_checks(methods: list[Method], sessions: Sequence[Session]) -> Method:
 
 def ifeval_methods(rows: Sequence[RunRow]) -> list[Method]:
     """Prompt-level strict and loose IFEval verdicts for the rows whose prompt has instructions."""
-    from judgeloop.benchmarks.ifeval import IFEvalInput, score_row, summarize
+    from judgeloop.bench.ifeval import IFEvalInput, score_row, summarize
 
     if not any(r.instructions for r in rows):
         return []

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judgeloop.benchmarks.ifeval import _check_instructions
+from judgeloop.bench.ifeval import _check_instructions
 from judgeloop.errors import InvalidInput
 from judgeloop.generation import ID_FIELDS, PromptItem, done_ids
 from judgeloop.io import parse_label, read_records

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop import stats
-from judgeloop.heldout import rows_note
+from judgeloop.agreement.heldout import rows_note
 from judgeloop.sfteval.methods import Method
 from judgeloop.types import Verdict
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from judgeloop.errors import InvalidInput
 from judgeloop.stats import binary_agreement
+from judgeloop.training.base_encoder import check_encoder, quiet_transformers, resolve_base_model
 from judgeloop.training.calibration import (
     ThresholdRule,
     calibration_report,
@@ -31,7 +32,6 @@ from judgeloop.training.examples import Example, as_example, data_hash, labels_o
 from judgeloop.training.export import check_quantize, export_runtime
 from judgeloop.training.memory import MEMORY_FILE, LabelMemory
 from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
-from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model
 from judgeloop.training.report import heldout_metrics, library_versions, model_card
 from judgeloop.training.saving import atomic_directory
 from judgeloop.training.small_data import (

@@ -23,7 +23,7 @@ import numpy as np
 
 from judgeloop.errors import InvalidInput
 from judgeloop.evaluators.cascade import METHOD, MODEL_CONFIG, CascadeEvaluator
-from judgeloop.risk_cascade import automation_report, automation_section, certify_cascade, route
+from judgeloop.loop.risk_cascade import automation_report, automation_section, certify_cascade, route
 from judgeloop.training.examples import Example, data_hash
 
 MIN_CALIBRATION = 20

@@ -29,7 +29,9 @@ QUANTIZE_CHOICES = ("auto", "int8", "none")
 
 
 @dataclass
-class Runtime:
+class ExportedRuntime:
+    """The ONNX runtime a trained evaluator will be served on (server.runtime.Runtime is the API server's)."""
+
     file: Path  # the ONNX file to ship (in the staging folder)
     metrics: dict[str, Any]  # held-out metrics on that runtime
     summary: dict[str, Any] = field(default_factory=dict)  # for judgeloop.json["runtime"]
@@ -53,12 +55,12 @@ def export_runtime(
     fp32_logits: np.ndarray,
     fp32_metrics: dict[str, Any],
     finish: Callable[[np.ndarray], np.ndarray] = lambda logits: logits,
-) -> Runtime:
+) -> ExportedRuntime:
     """Export to `staging`, measure int8 on the held-out rows, and pick the file to ship. `finish` is
     applied to int8's held-out logits as it was to fp32's (the label memory)."""
     fp32 = estimator.export_onnx(staging)
     if check_quantize(quantize) == "none":
-        return Runtime(fp32, fp32_metrics, {"onnx": fp32.name, "quantized": None})
+        return ExportedRuntime(fp32, fp32_metrics, {"onnx": fp32.name, "quantized": None})
     int8 = quantize_int8(fp32, staging / INT8_FILE)
     estimator.attach_onnx(int8)
     int8_logits = finish(estimator.decision_function(pairs_of(test))) if test else np.zeros(0)
@@ -78,7 +80,9 @@ def export_runtime(
         "int8_same_verdict": same,
         "gate": reason,
     }
-    return Runtime(int8, int8_metrics, summary) if keep else Runtime(fp32, fp32_metrics, summary)
+    return (
+        ExportedRuntime(int8, int8_metrics, summary) if keep else ExportedRuntime(fp32, fp32_metrics, summary)
+    )
 
 
 def _gate(truth: list[int], int8: np.ndarray, fp32: np.ndarray) -> tuple[bool, str]:

@@ -121,7 +121,7 @@ def train_pairwise(
     `heldout`: measure on these pairs instead of splitting `examples` (all of them train). `onnx` also
     writes the encoder as model.onnx, which `PairwiseEvaluator.load` runs on ONNX Runtime. `comparator`:
     an unfitted BTComparator to fit instead of a new one (`params` then do not apply)."""
-    from judgeloop.training.models import check_encoder, resolve_base_model
+    from judgeloop.training.base_encoder import check_encoder, resolve_base_model
 
     rows = [as_pair_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_pairs(rows)
@@ -215,7 +215,7 @@ def save_comparator(
     """Write the model folder atomically (weights, bt_head.npz, judgeloop.json, README.md, and the
     encoder as model.onnx when `onnx` and onnxruntime is installed)."""
     from judgeloop.training import onnx as onnx_runtime
-    from judgeloop.training.models import quiet_transformers
+    from judgeloop.training.base_encoder import quiet_transformers
     from judgeloop.training.pairwise_card import pairwise_model_card
     from judgeloop.training.saving import atomic_directory
 

@@ -138,7 +138,7 @@ def model_card(config: dict[str, Any]) -> str:
         "",
     ]
     if config.get("automation_report"):  # written by `judgeloop train --target-error`
-        from judgeloop.risk_cascade import automation_section
+        from judgeloop.loop.risk_cascade import automation_section
 
         lines += automation_section(config["automation_report"])
     return "\n".join(lines)

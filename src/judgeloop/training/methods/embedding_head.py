@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.training.base_encoder import check_encoder, quiet_transformers, resolve_base_model, set_threads
 from judgeloop.training.encoding import DEFAULT_MAX_LENGTH, PairEncoder, render_input, sorted_batches
 from judgeloop.training.examples import Pair
 from judgeloop.training.methods.base import PairClassifier, check_xy
-from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model, set_threads
 from judgeloop.types import ModelInput
 
 HEAD_FILE = "head.npz"

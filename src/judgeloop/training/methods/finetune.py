@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.training.base_encoder import check_encoder, quiet_transformers, resolve_base_model, set_threads
 from judgeloop.training.encoding import (
     DEFAULT_MAX_LENGTH,
     Encoded,
@@ -33,7 +34,6 @@ from judgeloop.training.encoding import (
 )
 from judgeloop.training.examples import Pair
 from judgeloop.training.methods.base import PairClassifier, check_xy
-from judgeloop.training.models import check_encoder, quiet_transformers, resolve_base_model, set_threads
 
 LABELS = {0: "bad", 1: "good"}
 

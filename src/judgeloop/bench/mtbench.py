@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from judgeloop import stats
+from judgeloop.bench.mtbench_judge import JudgePrompt, MTBenchJudge
 from judgeloop.errors import InvalidInput
 from judgeloop.io import read_records
 from judgeloop.judging.calls import fill
-from judgeloop.judging.mtbench import JudgePrompt, MTBenchJudge
 from judgeloop.llm.base import LLMClient, Message
 from judgeloop.types import Session, Verdict
 

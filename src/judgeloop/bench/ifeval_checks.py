@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
 
-from judgeloop.benchmarks.ifeval_text import count_sentences, count_words, word_tokens
+from judgeloop.bench.ifeval_text import count_sentences, count_words, word_tokens
 
 RELATIONS = ("less than", "at least")
 

@@ -2,7 +2,7 @@
 Large Language Models", arXiv 2311.07911).
 
 Each of the 541 prompts carries one or more verifiable instructions ("answer in fewer than 40 words",
-"wrap the whole answer in double quotes"); `judgeloop.benchmarks.ifeval_checks` holds one checker per
+"wrap the whole answer in double quotes"); `judgeloop.bench.ifeval_checks` holds one checker per
 instruction id. Four figures, as the paper defines them:
 
 * prompt-level strict: share of prompts whose response follows *all* their instructions;
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from judgeloop.benchmarks.ifeval_checks import CHECKERS, Checker, build_checker
+from judgeloop.bench.ifeval_checks import CHECKERS, Checker, build_checker
 from judgeloop.errors import InvalidInput
 
 __all__ = [

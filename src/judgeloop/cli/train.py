@@ -135,8 +135,8 @@ def _target_error_rule(
     """Certify an automation rule on the held-out rows and write it into judgeloop.json (atomically)."""
     from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
     from judgeloop.io import atomic_write_text
-    from judgeloop.risk import AutomationRule, calibrate
-    from judgeloop.risk_cascade import automation_report
+    from judgeloop.loop.risk import AutomationRule, calibrate
+    from judgeloop.loop.risk_cascade import automation_report
     from judgeloop.training.report import model_card
 
     ev = LearnedEvaluator.load(model_dir)
@@ -321,7 +321,7 @@ def train_command(
     )
     print_metrics(result)
     if target_error is not None:
-        from judgeloop.risk_cascade import report_lines
+        from judgeloop.loop.risk_cascade import report_lines
 
         out.print(f"target error {target_error:.1%}: {report['target_error']['describe']}")
         for line in report_lines(report["automation_report"]):
@@ -530,7 +530,7 @@ def retrain_command(
     """Train a candidate on all labels; promote it only if it beats the champion on shared held-out labels."""
     from dataclasses import asdict
 
-    from judgeloop.retrain import retrain
+    from judgeloop.loop.retrain import retrain
     from judgeloop.store import Workspace
 
     result = retrain(

@@ -14,7 +14,7 @@ the humans' own preference for the longer answer beside it (see `judgeloop.judgi
 Every rate has a bootstrap 95% CI.
 
 Rows the evaluator version trained on are left out unless `include_train=True`
-(judgeloop.heldout); the report says which rows it used (`rows`, `n`, and the training rows left out
+(judgeloop.agreement.heldout); the report says which rows it used (`rows`, `n`, and the training rows left out
 or counted).
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop import stats
-from judgeloop.heldout import held_out, load_training_sets, rows_note
+from judgeloop.agreement.heldout import held_out, load_training_sets, rows_note
 from judgeloop.judging.pairwise import (
     a_win_rate_consistent,
     first_position_wins,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from judgeloop.benchmarks.winrate import (
+from judgeloop.bench.winrate import (
     MODEL_OUTPUT_FIELDS,
     _annotation,
     _check_records,

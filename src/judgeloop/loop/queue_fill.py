@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from judgeloop.errors import InvalidInput
-from judgeloop.selection import select_sessions
+from judgeloop.loop.selection import select_sessions
 from judgeloop.store import Workspace
 from judgeloop.store.tables import QueueItemRow, QueueRow, SessionRow
 from judgeloop.types import utcnow

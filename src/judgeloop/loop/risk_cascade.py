@@ -1,7 +1,7 @@
 """Risk control for a cascade of evaluators, and the automation report (per target error).
 
 A cascade asks stage 1 first; a session leaves at the first stage whose confidence max(p, 1 - p)
-reaches that stage's certified tau (judgeloop.risk); what no stage decides needs human review.
+reaches that stage's certified tau (judgeloop.loop.risk); what no stage decides needs human review.
 
 Certification (`certify_cascade`), two ways, both Learn-then-Test (Angelopoulos et al., 2021):
 
@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
-from judgeloop.risk import (
+from judgeloop.loop.risk import (
     AutomationRule,
     _fixed_sequences,
     _start_indices,
@@ -303,7 +303,7 @@ def stored_report(
     `risk.calibration_data`). A registered cascade is run stage by stage on those sessions, so that the
     report gives the share each stage decides; other evaluators are reported from their stored
     probabilities. Returns the rows and the stage names (None for a single evaluator)."""
-    from judgeloop.risk import calibration_data
+    from judgeloop.loop.risk import calibration_data
 
     data = calibration_data(ws, project, evaluator)
     cascade = _registered_cascade(ws, evaluator)

@@ -17,11 +17,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from judgeloop import stats
-from judgeloop.errors import InvalidInput
-from judgeloop.heldout import HELD_OUT, INCLUDING_TRAIN, TrainingSets, held_out, load_training_sets, rows_note
+from judgeloop.agreement.heldout import (
+    HELD_OUT,
+    INCLUDING_TRAIN,
+    TrainingSets,
+    held_out,
+    load_training_sets,
+    rows_note,
+)
 from judgeloop.store import Workspace
 from judgeloop.store.labels import (
-    ADJUDICATION,
     human_labels,
     is_adjudication,
     label_value,
@@ -218,33 +223,4 @@ def agreement_report(
     }
 
 
-def adjudicate(
-    ws: Workspace,
-    project: str,
-    lead: str,
-    session_id: str,
-    *,
-    good: bool | None = None,
-    choice: str | None = None,
-    comment: str | None = None,
-) -> Label:
-    """A lead's deciding label for a disputed session: binary (`good`) or pairwise (`choice`)."""
-    if (good is None) == (choice is None):
-        raise InvalidInput(
-            "give either good or choice", field="good", expected="good true/false or choice A/B/tie"
-        )
-    if choice is not None and choice not in ("A", "B", "tie"):
-        raise InvalidInput(f"bad choice {choice!r}", field="choice", expected="A, B or tie")
-    label = Label(
-        session_id=session_id,
-        reviewer=lead,
-        kind="binary" if good is not None else "pairwise",
-        good=good,
-        choice=choice,  # type: ignore[arg-type]
-        comment=comment or None,
-        metadata={ADJUDICATION: True},
-    )
-    return ws.add_label(project, label)
-
-
-__all__ = ["adjudicate", "agreement_report", "evaluator_vs_human", "rater_agreement", "reviewer_stats"]
+__all__ = ["agreement_report", "evaluator_vs_human", "rater_agreement", "reviewer_stats"]

@@ -18,7 +18,7 @@ STRATEGIES: tuple[str, ...] = (
     "failure-type",
     "mixed",
 )
-IMPLEMENTED_STRATEGIES: tuple[str, ...] = STRATEGIES  # the active ones come from judgeloop.selection
+IMPLEMENTED_STRATEGIES: tuple[str, ...] = STRATEGIES  # the active ones come from judgeloop.loop.selection
 LABEL_KIND = {"binary": "binary", "likert": "likert", "pairwise": "pairwise", "evaluator": "binary"}
 
 

@@ -1,1 +1,0 @@
-"""Public benchmarks judgeloop can score: AlpacaEval-style win rates and others."""
