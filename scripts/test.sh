@@ -2,7 +2,7 @@
 # Install everything, start the services the tests use, lint, type-check and run the whole suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh
+JUDGELOOP_EXTRAS=dev,ray bash scripts/install.sh
 bash scripts/install-system.sh
 eval "$(bash scripts/start-postgres.sh)"
 # the throwaway server stops when the tests end (pass, fail or Ctrl-C), if this run started it

@@ -742,3 +742,29 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         tmp.replace(p)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+class AtomicLines:
+    """A text file written line by line, whole or not at all: `with AtomicLines(path) as f: f.write(line)`
+    writes to a temp file beside it, renamed into place when the block ends without an error."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
+        self._file: Any = None
+
+    def __enter__(self) -> AtomicLines:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = self.tmp.open("w", encoding="utf-8")
+        return self
+
+    def write(self, line: str) -> None:
+        self._file.write(line + "\n")
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        try:
+            self._file.close()
+            if exc_type is None:
+                self.tmp.replace(self.path)
+        finally:
+            self.tmp.unlink(missing_ok=True)

@@ -386,6 +386,23 @@ def evaluate_command(
     id_col: IdCol = None,
     on_error: OnErrorOption = "raise",
     rejects: RejectsOption = None,
+    engine: Annotated[
+        Literal["local", "ray"],
+        typer.Option(
+            help="DATA: score in this process, or on Ray Data (the ray extra; judgeloop.ray_engine)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="--engine ray: a running Ray cluster (default: start a local Ray runtime)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--engine ray: scoring actors (default: one per core).")
+    ] = None,
+    staging: Annotated[
+        Path | None,
+        typer.Option(help="--engine ray: where rows are staged as Parquet (shared storage on a cluster)."),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Score sessions with a custom evaluator: a file → predictions JSONL, or a project → verdicts."""
@@ -393,6 +410,10 @@ def evaluate_command(
 
     if (data is None) == (project is None):
         raise InvalidInput("give either DATA or --project", field="data", expected="one of DATA, --project")
+    if engine != "local" and data is None:
+        raise InvalidInput(
+            "--engine ray scores a file (DATA)", field="engine", expected="local with --project"
+        )
     if project is not None and model is None:
         model = project  # the project's evaluator of the same name (its champion)
     if model is None:
@@ -415,7 +436,13 @@ def evaluate_command(
         if out_path is None:
             raise InvalidInput("--out is required with DATA", field="out", expected="a .jsonl path")
         cols = (input_col, output_col, label_col, id_col)
-        _evaluate_file(evaluator, data, out_path, batch_size, cols, on_error, rejects)
+        if engine == "ray":
+            from judgeloop.ray_engine import RayOptions
+
+            ray = RayOptions(address=ray_address, workers=workers, batch_size=batch_size, staging=staging)
+            _evaluate_file(evaluator, data, out_path, batch_size, cols, on_error, rejects, ray)
+        else:
+            _evaluate_file(evaluator, data, out_path, batch_size, cols, on_error, rejects)
     else:
         _evaluate_project(evaluator, str(project), db, batch_size, only_new)
 
@@ -435,42 +462,48 @@ def _evaluate_file(
     cols: tuple[str, str, str, str | None],
     on_error: str = "raise",
     rejects: Path | None = None,
+    ray: Any = None,
 ) -> None:
-    from judgeloop.io import atomic_write_text
+    """Predictions JSONL for a file: scored here, or on Ray (`ray`: judgeloop.ray_engine.RayOptions),
+    with the same rows and fields either way."""
+    from judgeloop.io import AtomicLines
+    from judgeloop.progress import reporting
     from judgeloop.stats import binary_agreement
 
     input_col, output_col, label_col, id_col = cols
     label = label_col if _has_column(path, label_col) else None
-    dataset = _read(path, input_col, output_col, label, id_col, on_error, rejects)
-    pairs = [(r.session.model_input, r.session.model_output) for r in dataset.rows]
-    from judgeloop.progress import reporting
-
     with reporting():
-        verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
-    lines, truth, pred = [], [], []
-    for r, v in zip(dataset.rows, verdicts, strict=True):
-        row = {
-            "row": r.row,
-            "id": r.session.id,
-            "label": v.label,
-            "probability": round(float(v.probability), 6),
-            "needs_review": v.needs_review,
-            "evaluator": evaluator.ref,
-        }
-        if v.stage is not None:
-            row["stage"] = v.stage
-        if r.label is not None and r.label.good is not None:
-            row["human"] = int(r.label.good)
-            truth.append(int(r.label.good))
-            pred.append(v.label)
-        lines.append(json.dumps(row, ensure_ascii=False))
-    atomic_write_text(out_path, "\n".join(lines) + ("\n" if lines else ""))
-    review = sum(v.needs_review for v in verdicts)
-    out.print(f"scored {len(verdicts)} rows with {evaluator.ref} → [bold]{out_path}[/]")
+        if ray is None:
+            scored = _score_here(
+                evaluator, _read(path, input_col, output_col, label, id_col, on_error, rejects), batch_size
+            )
+        else:
+            scored = _score_on_ray(
+                evaluator, path, (input_col, output_col, label, id_col), on_error, rejects, ray
+            )
+        truth, pred, review, n = [], [], 0, 0
+        with AtomicLines(out_path) as lines:
+            for r in scored:
+                row = {
+                    "row": r.row,
+                    "id": r.id,
+                    "label": r.label,
+                    "probability": round(float(r.probability), 6),
+                    "needs_review": r.needs_review,
+                    "evaluator": evaluator.ref,
+                }
+                if r.stage is not None:
+                    row["stage"] = r.stage
+                if r.human is not None:
+                    row["human"] = r.human
+                    truth.append(r.human)
+                    pred.append(r.label)
+                lines.write(json.dumps(row, ensure_ascii=False))
+                review += bool(r.needs_review)
+                n += 1
+    out.print(f"scored {n} rows with {evaluator.ref} → [bold]{out_path}[/]")
     if review:
-        out.print(
-            f"{review} rows ({review / len(verdicts):.1%}) need human review (outside the certified band)"
-        )
+        out.print(f"{review} rows ({review / n:.1%}) need human review (outside the certified band)")
     if truth and len(set(truth)) > 1:
         agree = binary_agreement(truth, pred, n_resamples=1000)
         acc, kappa = agree["accuracy"], agree["kappa"]
@@ -478,6 +511,45 @@ def _evaluate_file(
             f"agreement with the file's {len(truth)} human labels: accuracy {acc['value']:.3f} "
             f"[{acc['low']:.3f}, {acc['high']:.3f}], kappa {kappa['value']:.3f}"
         )
+
+
+def _score_here(evaluator: Any, dataset: Any, batch_size: int) -> list[Any]:
+    from judgeloop.ray_engine import ScoredRow
+
+    pairs = [(r.session.model_input, r.session.model_output) for r in dataset.rows]
+    verdicts = evaluator.evaluate(pairs, batch_size=batch_size, progress=True)
+    return [
+        ScoredRow(
+            row=r.row,
+            id=r.session.id,
+            human=int(r.label.good) if r.label is not None and r.label.good is not None else None,
+            label=int(v.label),
+            probability=float(v.probability),
+            needs_review=bool(v.needs_review),
+            stage=v.stage,
+        )
+        for r, v in zip(dataset.rows, verdicts, strict=True)
+    ]
+
+
+def _score_on_ray(
+    evaluator: Any,
+    path: Path,
+    cols: tuple[str, str, str | None, str | None],
+    on_error: str,
+    rejects: Path | None,
+    options: Any,
+) -> Any:
+    """The rows scored on Ray (judgeloop.ray_engine), then the note on empty outputs and rejects."""
+    from judgeloop.ray_engine import StreamSummary, score_rows, validated_rows
+
+    input_col, output_col, label_col, id_col = cols
+    columns = {"input_col": input_col, "output_col": output_col, "label_col": label_col, "id_col": id_col}
+    summary = StreamSummary()
+    yield from score_rows(evaluator, validated_rows(path, columns, on_error, summary), options)
+    notes = report_rows(summary, path, rejects)
+    if notes:
+        out.print(notes, highlight=False)
 
 
 def _evaluate_project(evaluator: Any, project: str, db: str | None, batch_size: int, only_new: bool) -> None:
