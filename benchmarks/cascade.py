@@ -22,10 +22,12 @@ Stages: 1 = MiniLM-L6 embedding head on ONNX int8 (what `judgeloop train` ships)
 Writes benchmarks/results/cascade.json.
 
 `--stages DIR1 DIR2` skips training and uses saved model folders (e.g. the fine-tunes written by
-`strong_encoder.py fit --split question --save DIR`): the rows are then strong_encoder's `question`
-split, whose held-out questions none of the stages trained on. `--latency` of those questions are set
-aside whole for the latency runs (every row of them: sessions never seen, so no label memory hit); the
-held-out rows of the other questions certify. Both certification methods are reported
+`strong_encoder.py fit --split question --save DIR`): the rows are then strong_encoder's `--split`
+(`question`, the default: held-out questions none of the stages trained on; `random`: held-out rows of
+questions that were trained on, as in TruthfulQA's own dev split). With `question`, `--latency` of those
+questions are set aside whole for the latency runs (every row of them: sessions never seen, so no label
+memory hit); with `random`, `--latency` held-out rows that repeat no training session. The other
+held-out rows certify. Both certification methods are reported
 (`risk_cascade.certify_cascade`: "joint", the default, and "folds"), and an offline "stage 2 sees stage
 1" variant (the mean of the two stages' logits as stage 2's score) for comparison. Writes
 `--out` (default benchmarks/results/cascade_question.json in this mode).
@@ -115,11 +117,8 @@ def saved_stages(args: argparse.Namespace) -> None:
 
     started = time.perf_counter()
     qs, ans, y_all = read("truth")
-    held = make_splits(qs, y_all, 2000)["question"].heldout
-    held_questions = sorted({qs[i] for i in held})
-    aside = set(np.random.default_rng(args.seed).choice(held_questions, args.latency, replace=False).tolist())
-    lat_rows = [i for i in held if qs[i] in aside]
-    cal_rows = [i for i in held if qs[i] not in aside]
+    split = make_splits(qs, y_all, 2000)[args.split]
+    lat_rows, cal_rows = latency_and_calibration_rows(qs, ans, split, args)
     cal = [Example(qs[i], ans[i], int(y_all[i]), None, str(i)) for i in cal_rows]
     y = y_all[cal_rows]
     stage_dirs = [Path(d) for d in args.stages]
@@ -134,8 +133,9 @@ def saved_stages(args: argparse.Namespace) -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start",
         "stages": [str(d) for d in stage_dirs],
         "n_calibration": len(cal_rows),
+        "split": args.split,
         "n_latency_sessions": len(lat_rows),
-        "latency_questions": len(aside),
+        "latency_questions": len({qs[i] for i in lat_rows}),
         "base_rate_good": float(y.mean()),
         "stage_accuracy": accuracy,
         "mean_logit_accuracy": float(((mixed >= 0.5).astype(int) == y).mean()),
@@ -157,8 +157,27 @@ def saved_stages(args: argparse.Namespace) -> None:
         print(target, json.dumps(result["latency"][f"{target:.0%}"]), flush=True)
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["load_at_end"] = os.getloadavg()[0]
-    out = args.out if args.out != RESULTS / "cascade.json" else RESULTS / "cascade_question.json"
+    out = args.out if args.out != RESULTS / "cascade.json" else RESULTS / f"cascade_{args.split}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def latency_and_calibration_rows(
+    qs: list[str], ans: list[str], split: Any, args: argparse.Namespace
+) -> tuple[list[int], list[int]]:
+    """Held-out rows for the latency runs and for certification, disjoint. `question`: every row of
+    `--latency` held-out questions is set aside (questions no stage trained on). `random`: every question
+    was trained on, so `--latency` held-out rows are set aside whose session repeats no training row
+    (no label-memory hit; each is a session the stages never saw)."""
+    held = [int(i) for i in split.heldout]
+    rng = np.random.default_rng(args.seed)
+    if args.split == "question":
+        held_questions = sorted({qs[i] for i in held})
+        aside = set(rng.choice(held_questions, args.latency, replace=False).tolist())
+        return [i for i in held if qs[i] in aside], [i for i in held if qs[i] not in aside]
+    seen = {(qs[i], ans[i]) for i in split.train_pool}
+    fresh = [i for i in held if (qs[i], ans[i]) not in seen]
+    lat = set(rng.choice(fresh, args.latency, replace=False).tolist())
+    return sorted(lat), [i for i in held if i not in lat]
 
 
 def latency(cascade_dir: Path, stage1_dir: Path, pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -225,6 +244,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "cascade.json")
     parser.add_argument("--stages", nargs="+", default=None, help="saved stage folders (skips training)")
     parser.add_argument("--latency-targets", type=float, nargs="+", default=[0.05, 0.10])
+    parser.add_argument(
+        "--split",
+        choices=("question", "random"),
+        default="question",
+        help="with --stages: strong_encoder's split the stages were fitted on (held-out questions, or rows)",
+    )
     args = parser.parse_args()
     if args.stages:
         saved_stages(args)
