@@ -35,7 +35,7 @@ import numpy as np
 from judgeloop.errors import InvalidInput
 from judgeloop.progress import track
 
-SHARD_ROWS = 10_000
+SHARD_ROWS = 1_000  # a Ray Data task scores a whole shard: small shards keep every actor busy
 NO_LABEL = -1  # `human` of a row without a human label
 
 
