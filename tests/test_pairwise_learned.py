@@ -116,6 +116,20 @@ def test_served_runtimes_agree_with_torch(trained, slices):
     assert np.array_equal(_unique_surface(items), surface_features(items))
 
 
+def test_spinning_setting_and_its_environment_override(trained, monkeypatch):
+    from judgeloop.training.onnx import OnnxForward
+
+    path = trained.path / "model.onnx"
+    monkeypatch.delenv("JUDGELOOP_ONNX_SPINNING", raising=False)
+    assert OnnxForward(path).spinning is True and OnnxForward(path, spinning=False).spinning is False
+    entry = "session.intra_op.allow_spinning"
+    assert (
+        OnnxForward(path, spinning=False).session.get_session_options().get_session_config_entry(entry) == "0"
+    )
+    monkeypatch.setenv("JUDGELOOP_ONNX_SPINNING", "1")  # the environment wins over the caller's default
+    assert OnnxForward(path, spinning=False).spinning is True
+
+
 def test_pairwise_file_formats_and_errors(tmp_path, shared_datasets):
     good = tmp_path / "pairs.jsonl"
     rows = [
