@@ -116,6 +116,21 @@ def test_served_runtimes_agree_with_torch(trained, slices):
     assert np.array_equal(_unique_surface(items), surface_features(items))
 
 
+def test_quantize_choices(trained, slices, tmp_path):
+    from judgeloop.training.pairwise import choose_runtime
+
+    model = PairwiseEvaluator.load(trained.path, runtime="torch").model
+    served, summary, int8_metrics = choose_runtime(model, tmp_path, "none", None)
+    assert served.name == "model.onnx" and summary["quantized"] is None and int8_metrics is None
+    assert not (tmp_path / "model.int8.onnx").exists()
+    served, summary, int8_metrics = choose_runtime(model, tmp_path, "auto", None)
+    assert served.name == "model.int8.onnx" and summary["gate"] == "no held-out pairs"
+    assert model.embedder.onnx_ is None  # the comparator is handed back on torch
+    with pytest.raises(InvalidInput) as err:
+        train_pairwise(slices["train"], tmp_path / "never", quantize="int4")
+    assert err.value.field == "quantize" and not (tmp_path / "never").exists()
+
+
 def test_spinning_setting_and_its_environment_override(trained, monkeypatch):
     from judgeloop.training.onnx import OnnxForward
 
