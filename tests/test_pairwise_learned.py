@@ -88,6 +88,63 @@ def test_it_learns_the_training_preferences_and_saves_a_card(trained, slices):
     assert "accuracy on decisive pairs" in card and "agreement including ties" in card
 
 
+def test_served_runtimes_agree_with_torch(trained, slices):
+    """The folder serves ONNX int8 when it passes its gate (spinning off); fp32 ONNX gives torch's
+    probabilities to float tolerance, int8 stays close and exactly position consistent."""
+    from judgeloop.training.pairwise_model import _unique_surface, surface_features
+
+    runtime = trained.config["runtime"]
+    assert runtime["rule"] == "auto" and runtime["fp32_file"] == "model.onnx" and "gate" in runtime
+    assert trained.config["onnx"] == runtime["onnx"] and (trained.path / runtime["onnx"]).is_file()
+    assert set(runtime["heldout_accuracy"]) == {"fp32", "int8"}
+    served = "onnx-int8" if runtime["quantized"] == "int8" else "onnx"
+    assert trained.runtime == served and trained.model.embedder.onnx_.spinning is False
+    pairs = slices["natural"] + slices["hh"][:10]
+    triples = [(p.model_input, p.output_a, p.output_b) for p in pairs]
+    torch_probs = PairwiseEvaluator.load(trained.path, runtime="torch").compare(triples)
+    fp32 = PairwiseEvaluator.load(trained.path)
+    fp32.model.embedder.attach_onnx(trained.path / "model.onnx")
+    assert fp32.runtime == "onnx"
+    assert np.allclose(fp32.compare(triples), torch_probs, atol=1e-4)
+    int8 = PairwiseEvaluator.load(trained.path)
+    int8.model.embedder.attach_onnx(trained.path / "model.int8.onnx")
+    p8 = int8.compare(triples)
+    assert np.abs(p8 - torch_probs).max() < 0.15 and np.mean(p8.argmax(1) == torch_probs.argmax(1)) >= 0.8
+    back = int8.compare([(x, b, a) for x, a, b in triples])
+    assert np.array_equal(p8[:, 0], back[:, 1]) and np.array_equal(p8[:, 2], back[:, 2])
+    items = [(x, a) for x, a, _ in triples] * 2 + [("another input", pairs[0].output_a)]
+    assert np.array_equal(_unique_surface(items), surface_features(items))
+
+
+def test_quantize_choices(trained, slices, tmp_path):
+    from judgeloop.training.pairwise import choose_runtime
+
+    model = PairwiseEvaluator.load(trained.path, runtime="torch").model
+    served, summary, int8_metrics = choose_runtime(model, tmp_path, "none", None)
+    assert served.name == "model.onnx" and summary["quantized"] is None and int8_metrics is None
+    assert not (tmp_path / "model.int8.onnx").exists()
+    served, summary, int8_metrics = choose_runtime(model, tmp_path, "auto", None)
+    assert served.name == "model.int8.onnx" and summary["gate"] == "no held-out pairs"
+    assert model.embedder.onnx_ is None  # the comparator is handed back on torch
+    with pytest.raises(InvalidInput) as err:
+        train_pairwise(slices["train"], tmp_path / "never", quantize="int4")
+    assert err.value.field == "quantize" and not (tmp_path / "never").exists()
+
+
+def test_spinning_setting_and_its_environment_override(trained, monkeypatch):
+    from judgeloop.training.onnx import OnnxForward
+
+    path = trained.path / "model.onnx"
+    monkeypatch.delenv("JUDGELOOP_ONNX_SPINNING", raising=False)
+    assert OnnxForward(path).spinning is True and OnnxForward(path, spinning=False).spinning is False
+    entry = "session.intra_op.allow_spinning"
+    assert (
+        OnnxForward(path, spinning=False).session.get_session_options().get_session_config_entry(entry) == "0"
+    )
+    monkeypatch.setenv("JUDGELOOP_ONNX_SPINNING", "1")  # the environment wins over the caller's default
+    assert OnnxForward(path, spinning=False).spinning is True
+
+
 def test_pairwise_file_formats_and_errors(tmp_path, shared_datasets):
     good = tmp_path / "pairs.jsonl"
     rows = [

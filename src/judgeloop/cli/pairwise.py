@@ -27,6 +27,7 @@ def train_pairwise_cli(
     as_json: bool,
     promote: bool,
     onnx: bool = True,
+    quantize: str = "auto",
 ) -> dict[str, Any]:
     """Train a comparator on a pairwise file or a project's pairwise labels; register it (--project)."""
     from judgeloop.training.pairwise import train_pairwise
@@ -48,7 +49,15 @@ def train_pairwise_cli(
         name = name or f"{project}-pairwise"
         out_dir = out_dir or Path("judgeloop-models") / name / utcnow().strftime("%Y%m%d-%H%M%S")
     result = train_pairwise(
-        pairs, out_dir, base_model, test_size, seed, name=name, stable_split=ws is not None, onnx=onnx
+        pairs,
+        out_dir,
+        base_model,
+        test_size,
+        seed,
+        name=name,
+        stable_split=ws is not None,
+        onnx=onnx,
+        quantize=quantize,
     )
     report: dict[str, Any] = {
         "out": str(result.out_dir),
@@ -59,6 +68,7 @@ def train_pairwise_cli(
         "temperature": result.temperature,
         "nu": result.nu,
         "metrics": result.metrics,
+        "runtime": result.config.get("runtime"),
     }
     if ws is not None:
         from judgeloop.cli.train import _register

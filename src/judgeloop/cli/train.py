@@ -250,7 +250,7 @@ def train_command(
 
         cols = {"input_col": input_col, "output_col": output_col, "choice_col": choice_col, "id_col": id_col}
         args = (data, out_dir, project, name, base_model, test_size, seed, cols, db, as_json, promote, onnx)
-        pair_report = train_pairwise_cli(*args)
+        pair_report = train_pairwise_cli(*args, quantize=quantize)
         if as_json:
             typer.echo(json.dumps(pair_report, indent=2, default=str))
         return

@@ -66,6 +66,14 @@ class PairwiseEvaluator:
         return cls(model, config, path)
 
     @property
+    def runtime(self) -> str:
+        """What the encoder runs on: "onnx-int8", "onnx" (fp32) or "torch"."""
+        forward = getattr(self.model.embedder, "onnx_", None)
+        if forward is None:
+            return "torch"
+        return "onnx-int8" if "int8" in forward.path.name else "onnx"
+
+    @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}" if self.version else self.name
 

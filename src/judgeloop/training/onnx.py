@@ -102,7 +102,12 @@ def _root_logging_quiet() -> Iterator[None]:
 class OnnxForward:
     """An onnxruntime session over an exported encoder: arrays in, the output tensor out."""
 
-    def __init__(self, path: str | Path, num_threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, num_threads: int | None = None, spinning: bool | None = None
+    ) -> None:
+        """`num_threads`: intra-op threads (else $JUDGELOOP_ONNX_THREADS, else ONNX Runtime's default,
+        one per physical core). `spinning`: whether idle intra-op threads busy-wait for work (default
+        on, ONNX Runtime's own default; $JUDGELOOP_ONNX_SPINNING overrides it)."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -110,7 +115,12 @@ class OnnxForward:
         num_threads = num_threads or int(os.environ.get("JUDGELOOP_ONNX_THREADS") or 0)
         if num_threads:
             options.intra_op_num_threads = int(num_threads)
-        if os.environ.get("JUDGELOOP_ONNX_SPINNING", "1") == "0":
+        env_spinning = os.environ.get("JUDGELOOP_ONNX_SPINNING")
+        if env_spinning is not None:
+            spinning = env_spinning != "0"
+        self.spinning = True if spinning is None else bool(spinning)
+        self.num_threads = int(num_threads) if num_threads else None
+        if not self.spinning:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = _open_session(ort, Path(path), options)
         self.inputs = [i.name for i in self.session.get_inputs()]

@@ -115,13 +115,19 @@ def train_pairwise(
     heldout: Sequence[PairExample] | None = None,
     onnx: bool = True,
     comparator: BTComparator | None = None,
+    quantize: str = "auto",
 ) -> PairwiseTrainResult:
     """Train, calibrate, measure on held-out human choices and save a comparator to `out_dir`.
 
     `heldout`: measure on these pairs instead of splitting `examples` (all of them train). `onnx` also
-    writes the encoder as model.onnx, which `PairwiseEvaluator.load` runs on ONNX Runtime. `comparator`:
-    an unfitted BTComparator to fit instead of a new one (`params` then do not apply)."""
+    writes the encoder as model.onnx, which `PairwiseEvaluator.load` runs on ONNX Runtime. `quantize`
+    (with `onnx`): "auto" also writes model.int8.onnx and serves on it when it passes the promotion
+    gate against fp32 on the held-out choices, "int8" always, "none" never (as `train_evaluator`).
+    `comparator`: an unfitted BTComparator to fit instead of a new one (`params` then do not apply)."""
     from judgeloop.training.base_encoder import check_encoder, resolve_base_model
+    from judgeloop.training.export import check_quantize
+
+    check_quantize(quantize)
 
     rows = [as_pair_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_pairs(rows)
@@ -142,7 +148,8 @@ def train_pairwise(
     oof = model.oof_margins(fa, fb, choices, groups, seed)
     temperature, nu = fit_davidson(oof, choices)
     seconds = time.perf_counter() - started
-    metrics = pairwise_metrics([p.choice for p in test], model.margins(test), temperature, nu) if test else {}
+    test_margins = model.margins(test) if test else np.zeros(0)
+    metrics = pairwise_metrics([p.choice for p in test], test_margins, temperature, nu) if test else {}
     calibration = pairwise_metrics(choices, oof, temperature, nu, n_resamples=200)
     config = _config(rows, train, test, model, base, temperature, nu, metrics, calibration, seconds, name)
     config["split"] = {
@@ -151,12 +158,13 @@ def train_pairwise(
         "stable": stable_split,
         "given": heldout is not None,
     }
-    out = save_comparator(model, out_dir, config, onnx)
+    heldout_run = HeldoutRun(test, test_margins, temperature, nu)
+    out = save_comparator(model, out_dir, config, onnx, quantize, heldout_run)
     config = json.loads((out / MODEL_CONFIG).read_text(encoding="utf-8"))
     return PairwiseTrainResult(
         out,
         METHOD,
-        metrics,
+        config["metrics"]["heldout"],
         temperature,
         nu,
         config["data_hash"],
@@ -209,11 +217,88 @@ def _config(
     }
 
 
+@dataclass
+class HeldoutRun:
+    """The held-out pairs and their fp32 (torch) margins, for choosing the runtime to serve on."""
+
+    pairs: list[PairExample]
+    margins: np.ndarray
+    temperature: float
+    nu: float
+
+
+def choose_runtime(
+    model: BTComparator, staging: Path, quantize: str, heldout: HeldoutRun | None
+) -> tuple[Path, dict[str, Any], dict[str, Any] | None]:
+    """Export the encoder to staging/model.onnx and (unless `quantize` is "none") model.int8.onnx;
+    serve on int8 when it passes the promotion gate against fp32 on the held-out choices ("auto": not
+    worse) or always ("int8"). Returns the file to serve, the summary for judgeloop.json["runtime"],
+    and the held-out metrics on int8 when it is served (else None: the fp32 metrics stand)."""
+    from judgeloop.evaluators.pairwise_learned import CODES
+    from judgeloop.registry import compare_predictions, gate_decision
+    from judgeloop.training.onnx import INT8_FILE, quantize_int8
+
+    fp32 = model.export_onnx(staging)
+    if quantize == "none":
+        return (
+            fp32,
+            {"onnx": fp32.name, "quantized": None, "metrics_from": "torch (fp32 ONNX agrees to ~1e-5)"},
+            None,
+        )
+    int8 = quantize_int8(fp32, staging / INT8_FILE)
+    summary: dict[str, Any] = {"rule": quantize, "fp32_file": fp32.name}
+    int8_metrics: dict[str, Any] | None = None
+    passed, reason = True, "no held-out pairs"
+    if heldout is not None and heldout.pairs:
+        embedder = model.embedder
+        embedder.onnx_spinning = False
+        embedder.attach_onnx(int8)
+        try:
+            int8_margins = model.margins(heldout.pairs)
+        finally:
+            embedder.detach_onnx()  # the caller's comparator keeps encoding on torch
+        choices = [p.choice for p in heldout.pairs]
+        int8_metrics = pairwise_metrics(choices, int8_margins, heldout.temperature, heldout.nu)
+        fp32_probs = davidson(heldout.margins, heldout.temperature, heldout.nu)
+        int8_probs = davidson(int8_margins, heldout.temperature, heldout.nu)
+        fp32_says = [CODES[c] for c in choose(fp32_probs)]
+        int8_says = [CODES[c] for c in choose(int8_probs)]
+        truth = [CODES[c] for c in choices]
+        passed, reason = gate_decision(
+            compare_predictions(truth, int8_says, fp32_says), names=("int8", "fp32 model")
+        )
+        fp32_metrics = pairwise_metrics(
+            choices, heldout.margins, heldout.temperature, heldout.nu, n_resamples=200
+        )
+        summary.update(
+            heldout_accuracy={
+                "fp32": fp32_metrics["accuracy"]["value"],
+                "int8": int8_metrics["accuracy"]["value"],
+            },
+            heldout_agreement={
+                "fp32": fp32_metrics["agreement"]["value"],
+                "int8": int8_metrics["agreement"]["value"],
+            },
+            int8_same_choice=float(np.mean(np.asarray(fp32_says) == np.asarray(int8_says))),
+            max_abs_probability_change=float(np.max(np.abs(fp32_probs - int8_probs))),
+        )
+    keep = quantize == "int8" or passed
+    summary.update(onnx=(int8 if keep else fp32).name, quantized="int8" if keep else None, gate=reason)
+    summary["metrics_from"] = "ONNX int8" if keep else "torch (fp32 ONNX agrees to ~1e-5)"
+    return (int8 if keep else fp32), summary, int8_metrics if keep else None
+
+
 def save_comparator(
-    model: BTComparator, out_dir: str | Path, config: dict[str, Any], onnx: bool = True
+    model: BTComparator,
+    out_dir: str | Path,
+    config: dict[str, Any],
+    onnx: bool = True,
+    quantize: str = "auto",
+    heldout: HeldoutRun | None = None,
 ) -> Path:
     """Write the model folder atomically (weights, bt_head.npz, judgeloop.json, README.md, and the
-    encoder as model.onnx when `onnx` and onnxruntime is installed)."""
+    encoder as model.onnx, plus model.int8.onnx unless `quantize` is "none", when `onnx` and
+    onnxruntime is installed; see `choose_runtime`)."""
     from judgeloop.training import onnx as onnx_runtime
     from judgeloop.training.base_encoder import quiet_transformers
     from judgeloop.training.pairwise_card import pairwise_model_card
@@ -225,8 +310,10 @@ def save_comparator(
     with atomic_directory(target) as tmp, quiet_transformers():
         model.save(tmp)
         if onnx:
-            config["onnx"] = model.export_onnx(tmp).name
-            config["runtime"] = {"onnx": config["onnx"], "metrics_from": "torch (fp32 ONNX agrees to ~1e-5)"}
+            served, config["runtime"], int8_metrics = choose_runtime(model, tmp, quantize, heldout)
+            config["onnx"] = served.name
+            if int8_metrics is not None:
+                config["metrics"] = {**config["metrics"], "heldout": int8_metrics}
         (tmp / "README.md").write_text(pairwise_model_card(config), encoding="utf-8")
         (tmp / MODEL_CONFIG).write_text(json.dumps(config, indent=2, default=_json_default) + "\n", "utf-8")
     return target.resolve()

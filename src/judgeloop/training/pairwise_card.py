@@ -30,11 +30,17 @@ def pairwise_model_card(config: dict[str, Any]) -> str:
         f"- temperature {config['temperature']:.3f}, Davidson tie parameter nu {config['nu']:.3f}"
         + (" (no ties in the training pairs: it never predicts a tie)" if not config["nu"] else ""),
         f"- created {config['created_at']}",
-        "",
     ]
+    runtime = config.get("runtime") or {}
+    if runtime.get("onnx"):
+        kind = "ONNX int8" if runtime.get("quantized") == "int8" else "ONNX fp32"
+        gate = f"; {runtime['gate']}" if runtime.get("gate") else ""
+        lines.append(f"- served on {kind} (`{runtime['onnx']}`){gate}")
+    lines.append("")
     if m:
         lines += [
-            f"## Agreement with {m['n']} held-out human choices ({m['human_ties']} ties)",
+            f"## Agreement with {m['n']} held-out human choices ({m['human_ties']} ties)"
+            + (f", on {runtime.get('metrics_from')}" if runtime.get("metrics_from") else ""),
             "",
             "| metric | value | 95% CI (bootstrap) |",
             "|---|---|---|",

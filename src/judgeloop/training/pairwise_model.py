@@ -73,6 +73,18 @@ def surface_features(items: Sequence[tuple[ModelInput, str]]) -> np.ndarray:
     return np.asarray([_surface(x, o) for x, o in items], dtype=np.float32).reshape(len(items), len(SURFACE))
 
 
+def _unique_surface(items: Sequence[tuple[ModelInput, str]]) -> np.ndarray:
+    """`surface_features`, computed once per distinct (input, output) (pairs share outputs and inputs)."""
+    from judgeloop.training.methods.embedding_head import _text_key
+
+    index: dict[tuple[str, str], int] = {}
+    rows = [index.setdefault((_text_key(x), o), len(index)) for x, o in items]
+    firsts: dict[int, tuple[ModelInput, str]] = {}
+    for item, row in zip(items, rows, strict=True):
+        firsts.setdefault(row, item)
+    return surface_features([firsts[i] for i in range(len(index))])[rows]
+
+
 def davidson(margin: np.ndarray | Sequence[float], temperature: float, nu: float) -> np.ndarray:
     """(n, 3) probabilities [P(A), P(B), P(tie)] of margins d = s(A) - s(B)."""
     z = np.asarray(margin, dtype=float) / (2.0 * temperature)
@@ -166,7 +178,7 @@ class BTComparator:
         u, v = both[: len(items)], both[len(items) :]
         parts = [v, np.abs(u - v), u * v, np.sum(u * v, axis=1, keepdims=True)]
         if self.surface:
-            parts.append(surface_features(items))
+            parts.append(_unique_surface(items))
         return np.hstack(parts).astype(np.float32)
 
     def pair_features(self, pairs: Sequence[PairExample]) -> tuple[np.ndarray, np.ndarray]:
@@ -320,6 +332,9 @@ class BTComparator:
         model = cls(**{k: v for k, v in (params or {}).items() if k in known})
         model.base_model = str(directory)
         if onnx is not None:
+            # One big batch call of many encoder passes: idle ONNX Runtime threads that busy-wait between
+            # passes only take the cores from the threads doing the work (BENCHMARKS.md, issue 20).
+            model.embedder.onnx_spinning = False
             model.embedder.attach_onnx(onnx)
         with np.load(directory / HEAD_FILE) as head:
             model.coef_ = head["coef"].astype(np.float32)

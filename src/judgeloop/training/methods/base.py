@@ -96,7 +96,9 @@ class PairClassifier:
     def attach_onnx(self, path: Path) -> None:
         from judgeloop.training.onnx import OnnxForward
 
-        self.onnx_ = OnnxForward(path, getattr(self, "num_threads", None))
+        self.onnx_ = OnnxForward(
+            path, getattr(self, "num_threads", None), getattr(self, "onnx_spinning", None)
+        )
 
     def detach_onnx(self) -> None:
         """Run the encoder pass on torch again."""
