@@ -8,13 +8,14 @@ with a bootstrap CI and an exact McNemar test). `force=True` overrides and the o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
+from judgeloop.artifact import read_model_config
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.store import Workspace
 from judgeloop.store.db import missing_sqlite_file
@@ -24,7 +25,6 @@ from judgeloop.types import utcnow
 if TYPE_CHECKING:
     from judgeloop.evaluators.learned import LearnedEvaluator
 
-MODEL_CONFIG = "judgeloop.json"
 MIN_GATE_ROWS = 20
 P_WORSE = 0.10  # a drop this significant (McNemar) refuses promotion
 MAX_DROP = 0.02  # and so does any accuracy drop larger than this, significant or not
@@ -67,15 +67,6 @@ def _info(row: EvaluatorVersionRow, project: str | None = None) -> VersionInfo:
         row.note,
         list(row.heldout_ids or []),
     )
-
-
-def read_model_config(model_dir: str | Path) -> dict[str, Any]:
-    path = Path(model_dir) / MODEL_CONFIG
-    if not path.is_file():
-        raise InvalidInput(
-            f"{model_dir} is not a judgeloop model directory (no {MODEL_CONFIG})", file=str(path)
-        )
-    return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def register(

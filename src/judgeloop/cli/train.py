@@ -133,7 +133,8 @@ def _target_error_rule(
     model_dir: Path, target: float, delta: float, heldout: list[Any]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Certify an automation rule on the held-out rows and write it into judgeloop.json (atomically)."""
-    from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
+    from judgeloop.artifact import write_model_config
+    from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.io import atomic_write_text
     from judgeloop.loop.risk import AutomationRule, calibrate
     from judgeloop.loop.risk_cascade import automation_report
@@ -152,11 +153,11 @@ def _target_error_rule(
     if not heldout:
         data["describe"] += " (too few labels to hold some out for certification)"
         config = dict(ev.config, target_error=data)
-        atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
+        write_model_config(model_dir, config)
         return data, []
     report = automation_report([probs], [ev.threshold], labels, delta=delta)
     config = dict(ev.config, target_error=data, automation_report=report)
-    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
+    write_model_config(model_dir, config)
     if "metrics" in config:
         atomic_write_text(model_dir / "README.md", model_card(config))  # with the automation report
     return data, report
@@ -580,7 +581,8 @@ def export_onnx_command(
     import shutil
     import tempfile
 
-    from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
+    from judgeloop.artifact import write_model_config
+    from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.io import atomic_write_text
     from judgeloop.training.onnx import INT8_FILE, ONNX_FILE, quantize_int8
     from judgeloop.training.report import model_card
@@ -608,7 +610,7 @@ def export_onnx_command(
     elif "metrics" in config:
         runtime["metrics_from"] = _measured_runtime(ev.config)
     config["runtime"] = runtime
-    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
+    write_model_config(model_dir, config)
     if "metrics" in config:
         atomic_write_text(model_dir / "README.md", model_card(config))  # the card names the runtime
     (model_dir / (ONNX_FILE if path.name == INT8_FILE else INT8_FILE)).unlink(missing_ok=True)  # not used

@@ -11,7 +11,6 @@ falls in the certified review band get `needs_review=True`.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -20,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
+from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.types import ModelInput, Verdict
 
 if TYPE_CHECKING:
     from judgeloop.training.memory import LabelMemory
 
-MODEL_CONFIG = "judgeloop.json"
 DEFAULT_BATCH = 64
 
 
@@ -61,17 +61,8 @@ class LearnedEvaluator:
         from judgeloop.training.methods import method_class
 
         path = Path(directory)
-        cfg_path = path / MODEL_CONFIG
-        if not cfg_path.is_file():
-            raise InvalidInput(
-                f"{path} is not a judgeloop model directory (no {MODEL_CONFIG})",
-                file=str(path),
-                expected="a folder written by `judgeloop train`",
-            )
-        try:
-            config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{cfg_path} is not valid JSON: {exc.msg}", file=str(cfg_path)) from None
+        cfg_path = ModelArtifact.path_of(path)
+        config = ModelArtifact.load(path).to_dict()
         method = config.get("method")
         if not isinstance(method, str):
             raise InvalidInput(f"{cfg_path} names no method", file=str(cfg_path), field="method")

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from judgeloop.artifact import MODEL_CONFIG
 from judgeloop.training.api import (
     AUTO_FINETUNE_FROM,
-    MODEL_CONFIG,
     TrainResult,
     choose_method,
     train_evaluator,

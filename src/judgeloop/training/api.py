@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.artifact import FORMAT, ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.stats import binary_agreement
 from judgeloop.training.base_encoder import check_encoder, quiet_transformers, resolve_base_model
@@ -45,8 +46,6 @@ from judgeloop.training.small_data import (
 from judgeloop.training.splits import heldout_split, subset
 from judgeloop.types import utcnow
 
-MODEL_CONFIG = "judgeloop.json"
-FORMAT = "judgeloop-evaluator/1"
 AUTO_FINETUNE_FROM = 1000  # training rows; below it embedding_head wins (BENCHMARKS.md, issue 3)
 CALIBRATION_FRACTION = 0.1
 TRAIN_TOP_LAYERS = 3  # of a 12+ layer encoder, by default (default_freeze_layers)
@@ -385,15 +384,5 @@ def save_model(
         if memory is not None:
             memory.save(tmp)
         (tmp / "README.md").write_text(model_card(config), encoding="utf-8")
-        (tmp / MODEL_CONFIG).write_text(
-            json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8"
-        )
+        ModelArtifact.from_dict(config).save(tmp)
     return target.resolve()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
