@@ -20,7 +20,7 @@ from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.store import Workspace
 from judgeloop.store.db import missing_sqlite_file
 from judgeloop.store.tables import EvaluatorVersionRow, PromotionRow
-from judgeloop.types import utcnow
+from judgeloop.types import EvaluatorRef, utcnow
 
 if TYPE_CHECKING:
     from judgeloop.evaluators.learned import LearnedEvaluator
@@ -131,12 +131,8 @@ def _row(db: Any, name: str, version: int | None) -> EvaluatorVersionRow:
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
-    name, _, version = ref.partition("@")
-    if version and not version.isdigit():
-        raise InvalidInput(
-            f"bad evaluator reference {ref!r}", field="evaluator", expected="name or name@version"
-        )
-    return name, int(version) if version else None
+    parsed = EvaluatorRef.parse(ref)
+    return parsed.name, parsed.number
 
 
 def get_version(ws: Workspace, ref: str) -> VersionInfo:

@@ -24,7 +24,7 @@ from judgeloop.registry import VersionInfo, load_version, parse_ref
 from judgeloop.server import catalog
 from judgeloop.server.catalog import ProjectScope, VersionRecord
 from judgeloop.store import Workspace
-from judgeloop.types import Verdict
+from judgeloop.types import EvaluatorRef, Verdict
 
 log = logging.getLogger("judgeloop.server")
 Loader = Callable[[VersionInfo], Any]
@@ -116,7 +116,8 @@ class ModelCache:
             if cached is None or now - cached[1] >= self.refresh_s:
                 return None
             ref = cached[0]
-        name, _, version = ref.partition("@")
+        parsed = EvaluatorRef.parse(ref)
+        name, version = parsed.name, parsed.version
         if not version:
             pointer = self._champions.get(name)
             found = pointer.model if pointer is not None and now - pointer.checked < self.refresh_s else None
