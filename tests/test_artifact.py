@@ -39,7 +39,12 @@ def test_a_file_without_format_reads_as_version_1_and_is_written_with_it(tmp_pat
     assert art.version == 1 and art.format is None
     art.updated(target_error={"target": 0.05}).save(tmp_path / "m")
     saved = json.loads((tmp_path / "m" / MODEL_CONFIG).read_text())
-    assert saved == {"format": FORMAT, "threshold": 0.5, "method": "cascade", "target_error": {"target": 0.05}}
+    assert saved == {
+        "format": FORMAT,
+        "threshold": 0.5,
+        "method": "cascade",
+        "target_error": {"target": 0.05},
+    }
 
 
 @pytest.mark.parametrize(

@@ -442,12 +442,12 @@ def test_onnx_export_fp32_matches_torch_and_int8_stays_close(tmp_path: Path, cli
 
 def test_quantize_auto_keeps_fp32_when_int8_loses_accuracy(tmp_path: Path, monkeypatch) -> None:
     from _server_support import tiny_examples
-    from judgeloop import registry
+    from judgeloop import gate
 
     with pytest.raises(InvalidInput, match="quantize"):
         train_evaluator(tiny_examples(), tmp_path / "bad", quantize="fp16", progress=False)
     assert not (tmp_path / "bad").exists()
-    monkeypatch.setattr(registry, "MAX_DROP", -1.0)  # the gate refuses anything not 100 points better
+    monkeypatch.setattr(gate, "MAX_DROP", -1.0)  # the gate refuses anything not 100 points better
     result = train_evaluator(tiny_examples(), tmp_path / "m", progress=False)
     runtime = result.config["runtime"]
     assert (

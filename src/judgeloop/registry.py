@@ -17,6 +17,10 @@ from sqlalchemy import func, select
 from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
 from judgeloop.artifact import read_model_config
 from judgeloop.errors import Conflict, InvalidInput, NotFound
+from judgeloop.gate import MAX_DROP as MAX_DROP
+from judgeloop.gate import MIN_GATE_ROWS as MIN_GATE_ROWS
+from judgeloop.gate import P_WORSE as P_WORSE
+from judgeloop.gate import compare_predictions, gate_decision
 from judgeloop.store import Workspace
 from judgeloop.store.db import missing_sqlite_file
 from judgeloop.store.tables import EvaluatorVersionRow, PromotionRow
@@ -24,10 +28,6 @@ from judgeloop.types import EvaluatorRef, utcnow
 
 if TYPE_CHECKING:
     from judgeloop.evaluators.learned import LearnedEvaluator
-
-MIN_GATE_ROWS = 20
-P_WORSE = 0.10  # a drop this significant (McNemar) refuses promotion
-MAX_DROP = 0.02  # and so does any accuracy drop larger than this, significant or not
 
 
 @dataclass
@@ -104,6 +104,34 @@ def register(
         db.add(row)
         db.flush()
         return _info(row, project)
+
+
+@dataclass
+class Registration:
+    """What `register_trained` did: the new version, whether it became champion, and why (not)."""
+
+    info: VersionInfo
+    status: str  # "champion" or "candidate"
+    reason: str | None = None  # the promotion's reason, when promoted
+    refused: Conflict | None = None  # the gate's refusal, when promotion was tried and refused
+    champion: VersionInfo | None = None  # the champion it stays behind, when not promoted
+
+
+def register_trained(
+    ws: Workspace, name: str, model_dir: str | Path, *, project: str, promote_now: bool = False
+) -> Registration:
+    """Register a freshly trained folder, and apply the auto-promotion policy: the first version of a
+    name becomes champion; a later one only when `promote_now`, through the gate (a refusal is
+    returned, not raised, and the version stays a candidate)."""
+    info = register(ws, name, model_dir, project=project)
+    champion = next((v for v in list_versions(ws, name) if v.status == "champion"), None)
+    if champion is not None and not promote_now:
+        return Registration(info, "candidate", champion=champion)
+    try:
+        decision = promote(ws, info.ref, project=project)
+    except Conflict as exc:
+        return Registration(info, "candidate", refused=exc, champion=champion)
+    return Registration(info, "champion", reason=str(decision.get("reason", "first version")))
 
 
 def _row(db: Any, name: str, version: int | None) -> EvaluatorVersionRow:
@@ -204,43 +232,6 @@ def _labels(model: Any, pairs: list[Any]) -> Any:
     if hasattr(model, "predict_labels"):
         return model.predict_labels(pairs)
     return (model.predict_proba(pairs) >= model.threshold).astype(int)
-
-
-def compare_predictions(truth: Any, pred_new: Any, pred_old: Any) -> dict[str, Any]:
-    """Paired comparison of two evaluators' verdicts on the same human labels, for `gate_decision`."""
-    import numpy as np
-
-    from judgeloop.stats import paired_difference
-
-    t, new, old = (
-        np.asarray(truth).astype(int),
-        np.asarray(pred_new).astype(int),
-        np.asarray(pred_old).astype(int),
-    )
-    result = paired_difference(t, new, old)
-    result["candidate_accuracy"] = float((new == t).mean())
-    result["champion_accuracy"] = float((old == t).mean())
-    return result
-
-
-def gate_decision(
-    comparison: dict[str, Any], require: str = "not_worse", names: tuple[str, str] = ("candidate", "champion")
-) -> tuple[bool, str]:
-    """Whether the candidate may replace the champion, and why (in words; `names` for the two sides)."""
-    new, old = names
-    diff, p = comparison["diff"], comparison["mcnemar_p"]
-    summary = (
-        f"{new} accuracy {comparison['candidate_accuracy']:.3f} vs {old} "
-        f"{comparison['champion_accuracy']:.3f} on {comparison['n']} held-out human labels "
-        f"(difference {diff:+.3f}, 95% CI [{comparison['low']:+.3f}, {comparison['high']:+.3f}], "
-        f"McNemar p={p:.3f})"
-    )
-    if require == "better":
-        ok = diff > 0
-        return ok, summary + ("" if ok else f": not better than the {old}")
-    if diff < -MAX_DROP or (diff < 0 and p < P_WORSE):
-        return False, summary + f": worse than the {old}"
-    return True, summary
 
 
 def promote(

@@ -223,7 +223,8 @@ def compare_pairwise_on_heldout(ws: Any, project: str, candidate: Any, champion:
     """The promotion gate for comparators: both on the candidate's held-out pairwise human choices that
     the champion did not train on; a choice (A, B or tie) is right when it equals the humans'."""
     from judgeloop.errors import Conflict
-    from judgeloop.registry import MIN_GATE_ROWS, compare_predictions, training_ids
+    from judgeloop.gate import MIN_GATE_ROWS, compare_predictions
+    from judgeloop.registry import training_ids
     from judgeloop.training.pairwise_data import pairs_from_project
 
     champ_train = set(training_ids(ws, champion))

@@ -66,6 +66,8 @@ class TrainResult:
     heldout_ids: list[str]
     train_seconds: float
     config: dict[str, Any] = field(repr=False)
+    target_error: dict[str, Any] | None = None  # the certified rule, with target_error=...
+    automation_report: list[dict[str, Any]] | None = None
 
     @property
     def accuracy(self) -> float:
@@ -101,6 +103,8 @@ def train_evaluator(
     quantize: str = "auto",
     memory: bool = True,
     small_data: bool | None = None,
+    target_error: float | None = None,
+    delta: float = 0.1,
 ) -> TrainResult:
     """Train, calibrate, measure on held-out human labels and save an evaluator to `out_dir`.
 
@@ -116,8 +120,15 @@ def train_evaluator(
     one gets the humans' label (see judgeloop.training.memory); held-out metrics include it.
     `small_data` (default: fewer than SMALL_DATA_BELOW labels) fits on every label and measures by
     repeated cross-validation instead of a held-out slice (judgeloop.training.small_data); every
-    evaluation is compared with the majority-class baseline (`metrics["baseline"]`)."""
+    evaluation is compared with the majority-class baseline (`metrics["baseline"]`).
+    `target_error` certifies a review band on the held-out rows so that the sessions decided outside
+    it are wrong at most that often, with probability 1 - `delta` (judgeloop.training.certify); the
+    rule is saved in judgeloop.json, and the evaluator flags sessions inside it `needs_review`."""
     check_quantize(quantize)
+    if target_error is not None and not 0.0 < float(target_error) < 1.0:
+        raise InvalidInput(
+            f"target error {target_error!r} is not in (0, 1)", field="target_error", expected="e.g. 0.05"
+        )
     rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_examples(rows)
     base = resolve_base_model(base_model)
@@ -187,6 +198,13 @@ def train_evaluator(
         if recall is not None:
             config["memory"] = {"file": MEMORY_FILE, "sessions": len(recall)}
         out = save_model(estimator, out_dir, config, runtime.file if runtime else None, recall)
+    rule, report = None, None
+    if target_error is not None:
+        from judgeloop.training.certify import certify_target_error
+
+        held = set(config["heldout_ids"])
+        rule, report = certify_target_error(out, target_error, delta, [ex for ex in rows if ex.key in held])
+        config = ModelArtifact.load(out).to_dict()
     return TrainResult(
         out,
         chosen,
@@ -199,6 +217,8 @@ def train_evaluator(
         config["heldout_ids"],
         seconds,
         config,
+        rule,
+        report,
     )
 
 
