@@ -19,10 +19,9 @@ PairChoice = Literal["A", "B", "tie"]
 VerdictStatus = Literal["ok", "error", "abstain"]
 Role = Literal["system", "user", "assistant", "tool"]  # a chat message's role
 Quantize = Literal["auto", "int8", "none"]  # train --quantize: ship int8 ONNX when it passes the gate
-ThresholdMetric = Literal["fixed", "accuracy", "f1", "balanced_accuracy"]  # how a cut is chosen
-ThresholdRule = ThresholdMetric | float  # ... or a number in (0, 1)
+ThresholdRule = Literal["fixed", "accuracy", "f1", "balanced_accuracy"]  # how a cut is chosen (or a number)
 ContainsMode = Literal["any", "all"]  # checks.Contains: any one of the phrases, or all of them
-Runtime = Literal["auto", "torch", "onnx"]  # where a learned model's encoder runs
+EncoderRuntime = Literal["auto", "torch", "onnx"]  # where a learned model's encoder runs
 
 # A reviewer name: 1-100 characters, no markup or control characters, no leading/trailing space.
 _NAME_CHAR = r"[^<>&\"'`\x00-\x1f\x7f]"

@@ -17,6 +17,8 @@ from judgeloop.training.api import (
     AUTO_FINETUNE_FROM,
     TrainResult,
     choose_method,
+    fit_estimator,
+    make_estimator,
     train_evaluator,
 )
 from judgeloop.training.calibration import choose_threshold, fit_temperature
@@ -44,6 +46,8 @@ __all__ = [
     "FineTune",
     "TrainResult",
     "choose_method",
+    "fit_estimator",
+    "make_estimator",
     "choose_threshold",
     "data_hash",
     "examples_from_rows",

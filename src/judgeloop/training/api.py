@@ -44,7 +44,7 @@ from judgeloop.training.small_data import (
     repeat_summary,
 )
 from judgeloop.training.splits import heldout_split, subset
-from judgeloop.types import utcnow
+from judgeloop.types import Quantize, utcnow
 
 AUTO_FINETUNE_FROM = 1000  # training rows; below it embedding_head wins (BENCHMARKS.md, issue 3)
 CALIBRATION_FRACTION = 0.1
@@ -100,7 +100,7 @@ def train_evaluator(
     name: str | None = None,
     stable_split: bool = False,
     onnx: bool = True,
-    quantize: str = "auto",
+    quantize: Quantize = "auto",
     memory: bool = True,
     small_data: bool | None = None,
     target_error: float | None = None,
@@ -140,10 +140,10 @@ def train_evaluator(
         train_idx, test_idx = heldout_split(rows, test_size, seed, stable=stable_split)
         train, test = subset(rows, train_idx), subset(rows, test_idx)
     chosen = choose_method(method, len(train))
-    estimator = _estimator(chosen, base, seed, params, progress)
+    estimator = make_estimator(chosen, base, seed, params, progress)
     cv = _cross_validate(estimator, rows, seed, augment, threshold) if small else None
     started = time.perf_counter()
-    cal_logits, cal_labels = _fit(estimator, train, seed, augment)
+    cal_logits, cal_labels = fit_estimator(estimator, train, seed, augment)
     seconds = time.perf_counter() - started
     temperature = fit_temperature(cal_logits, cal_labels)
     cut = _threshold(threshold, sigmoid(cal_logits / temperature), cal_labels)
@@ -238,7 +238,7 @@ def _cross_validate(
             estimator.fit(pairs_of(fit_rows), labels_of(fit_rows))
             logits = estimator.decision_function(pairs_of(test))
             return logits, (logits >= 0).astype(int)
-        cal_logits, cal_labels = _fit(estimator, train, seed, augment)
+        cal_logits, cal_labels = fit_estimator(estimator, train, seed, augment)
         temperature = fit_temperature(cal_logits, cal_labels)
         cut = _threshold(rule, sigmoid(cal_logits / temperature), cal_labels)
         logits = estimator.decision_function(pairs_of(test))
@@ -293,7 +293,7 @@ def default_freeze_layers(base: str) -> int:
     return layers - TRAIN_TOP_LAYERS if layers >= 12 else 0
 
 
-def _estimator(
+def make_estimator(
     method: str, base: str, seed: int, params: dict[str, Any] | None, progress: bool
 ) -> PairClassifier:
     settings: dict[str, Any] = {"base_model": base, **(params or {})}
@@ -304,7 +304,7 @@ def _estimator(
     return make_method(method, **settings)
 
 
-def _fit(
+def fit_estimator(
     estimator: PairClassifier, train: list[Example], seed: int, augment: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fit, and return logits and labels of calibration rows the fitted model did not train on."""
