@@ -24,7 +24,7 @@ from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.loop.risk import AutomationRule
 from judgeloop.loop.risk_cascade import REVIEW, decides
-from judgeloop.types import ModelInput, Verdict
+from judgeloop.types import ModelInput, Session, Verdict
 
 METHOD = "cascade"
 Pair = tuple[ModelInput, str]
@@ -171,14 +171,16 @@ class CascadeEvaluator:
 
     def evaluate(
         self,
-        rows: Iterable[Pair],
+        rows: Sequence[Session] | Iterable[Pair],
         session_ids: Sequence[str | None] | None = None,
         batch_size: int = 64,
         progress: bool = False,
     ) -> list[Verdict]:
-        """Verdicts for many pairs (latency: each session's share of the stages it went through)."""
-        pairs = list(rows)
-        ids = list(session_ids) if session_ids is not None else [None] * len(pairs)
+        """Verdicts for many sessions, or (model_input, model_output) pairs (latency: each session's
+        share of the stages it went through)."""
+        from judgeloop.evaluators.base import split_rows
+
+        pairs, ids = split_rows(list(rows), session_ids)
         staged = self.predict_staged(pairs, batch_size)
         return [self.verdict(p, p.stage_ms, sid) for p, sid in zip(staged, ids, strict=True)]
 

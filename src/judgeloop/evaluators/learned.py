@@ -22,7 +22,7 @@ import numpy as np
 from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
 from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
-from judgeloop.types import ModelInput, Verdict
+from judgeloop.types import ModelInput, Session, Verdict
 
 if TYPE_CHECKING:
     from judgeloop.training.memory import LabelMemory
@@ -151,14 +151,16 @@ class LearnedEvaluator:
 
     def evaluate(
         self,
-        rows: Iterable[tuple[ModelInput, str]],
+        rows: Sequence[Session] | Iterable[tuple[ModelInput, str]],
         session_ids: Sequence[str | None] | None = None,
         batch_size: int = DEFAULT_BATCH,
         progress: bool = False,
     ) -> list[Verdict]:
-        """Verdicts for many pairs (latency is the batch time per row)."""
-        pairs = list(rows)
-        ids = list(session_ids) if session_ids is not None else [None] * len(pairs)
+        """Verdicts for many sessions (the Evaluator protocol), or (model_input, model_output) pairs
+        with optional `session_ids` (latency is the batch time per row)."""
+        from judgeloop.evaluators.base import split_rows
+
+        pairs, ids = split_rows(list(rows), session_ids)
         started = time.perf_counter()
         probs = self.predict_proba(pairs, batch_size=batch_size, progress=progress)
         per_row = (time.perf_counter() - started) * 1000 / max(1, len(pairs))
