@@ -7,7 +7,6 @@ that the model does not train on) → temperature and threshold → measure on t
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -32,7 +31,9 @@ from judgeloop.training.calibration import (
 from judgeloop.training.examples import Example, as_example, data_hash, labels_of, pairs_of, validate_examples
 from judgeloop.training.export import check_quantize, export_runtime
 from judgeloop.training.memory import MEMORY_FILE, LabelMemory
-from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
+from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method, method_class
+from judgeloop.training.methods.finetune import TRAIN_TOP_LAYERS as TRAIN_TOP_LAYERS
+from judgeloop.training.methods.finetune import default_freeze_layers as default_freeze_layers
 from judgeloop.training.report import heldout_metrics, library_versions, model_card
 from judgeloop.training.saving import atomic_directory
 from judgeloop.training.small_data import (
@@ -47,8 +48,6 @@ from judgeloop.training.splits import heldout_split, subset
 from judgeloop.types import Quantize, utcnow
 
 AUTO_FINETUNE_FROM = 1000  # training rows; below it embedding_head wins (BENCHMARKS.md, issue 3)
-CALIBRATION_FRACTION = 0.1
-TRAIN_TOP_LAYERS = 3  # of a 12+ layer encoder, by default (default_freeze_layers)
 
 
 @dataclass
@@ -244,7 +243,7 @@ def _cross_validate(
         logits = estimator.decision_function(pairs_of(test))
         return logits, (sigmoid(logits / temperature) >= cut).astype(int)
 
-    repeats = REPEATS if estimator.method == "embedding_head" else 1  # a fine-tune per fold is costly
+    repeats = REPEATS if estimator.cheap_refits else 1  # a fine-tune per fold is costly
     searched = getattr(estimator, "C", None) == "auto"
     if searched:  # choose C once on every label (one of 5 values: a small leak), not in every fold
         estimator.fit(pairs_of(rows), labels_of(rows))
@@ -281,47 +280,22 @@ def _with_memory(
     return recall.adjust_logits(pairs_of(rows), logits, temperature)
 
 
-def default_freeze_layers(base: str) -> int:
-    """Lower layers to freeze by default: all but the top TRAIN_TOP_LAYERS of an encoder with 12 or
-    more layers (MPNet-base computes about 8x MiniLM-L6 per token; trained this way it fitted all
-    17,880 TruthfulQA labels in 851 s on 2 cores: BENCHMARKS.md), none for smaller encoders."""
-    try:
-        config = json.loads((Path(base) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    layers = int(config.get("num_hidden_layers") or config.get("n_layers") or 0)
-    return layers - TRAIN_TOP_LAYERS if layers >= 12 else 0
-
-
 def make_estimator(
     method: str, base: str, seed: int, params: dict[str, Any] | None, progress: bool
 ) -> PairClassifier:
+    """The method's estimator, with the defaults the method asks for (`default_settings`) under `params`."""
     settings: dict[str, Any] = {"base_model": base, **(params or {})}
-    if method == "finetune":
-        settings.setdefault("seed", seed)
-        settings.setdefault("progress", progress)
-        settings.setdefault("freeze_layers", default_freeze_layers(base))
+    for key, value in method_class(method).default_settings(base, seed, progress).items():
+        settings.setdefault(key, value)
     return make_method(method, **settings)
 
 
 def fit_estimator(
     estimator: PairClassifier, train: list[Example], seed: int, augment: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fit, and return logits and labels of calibration rows the fitted model did not train on."""
-    from judgeloop.training.augment import augment_examples
-
-    if estimator.method == "embedding_head":
-        fit_rows = augment_examples(train, seed) if augment else train
-        estimator.fit(pairs_of(fit_rows), labels_of(fit_rows))
-        oof = estimator.oof_decision_function(pairs_of(train), labels_of(train), seed=seed)  # type: ignore[attr-defined]
-        return oof, np.asarray(labels_of(train))
-    fit_idx, cal_idx = heldout_split(train, CALIBRATION_FRACTION, seed + 1)
-    fit_rows, cal_rows = subset(train, fit_idx), subset(train, cal_idx)
-    if augment:
-        fit_rows = augment_examples(fit_rows, seed)
-    cal_pairs, cal_labels = pairs_of(cal_rows), labels_of(cal_rows)
-    estimator.fit(pairs_of(fit_rows), labels_of(fit_rows), eval_set=(cal_pairs, cal_labels))  # type: ignore[call-arg]
-    return estimator.decision_function(cal_pairs), np.asarray(cal_labels)
+    """Fit, and return logits and labels of calibration rows the fitted model did not train on (each
+    method decides how: `PairClassifier.fit_calibrated`)."""
+    return estimator.fit_calibrated(train, seed, augment)
 
 
 def _threshold(rule: ThresholdRule | float, probabilities: np.ndarray, labels: np.ndarray) -> float:
