@@ -164,7 +164,3 @@ def read_model_config(directory: str | Path) -> dict[str, Any]:
     """judgeloop.json of `directory` as a plain dict (validated through ModelArtifact)."""
     return ModelArtifact.load(directory).to_dict()
 
-
-def write_model_config(directory: str | Path, config: dict[str, Any]) -> Path:
-    """Validate `config` as a ModelArtifact and write it atomically into `directory`."""
-    return ModelArtifact.from_dict(config).save(directory)
