@@ -163,4 +163,3 @@ def _json_default(value: Any) -> Any:
 def read_model_config(directory: str | Path) -> dict[str, Any]:
     """judgeloop.json of `directory` as a plain dict (validated through ModelArtifact)."""
     return ModelArtifact.load(directory).to_dict()
-

@@ -24,7 +24,7 @@ from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.loop.risk import AutomationRule
 from judgeloop.loop.risk_cascade import REVIEW, decides
-from judgeloop.types import ModelInput, Session, Verdict
+from judgeloop.types import EncoderRuntime, ModelInput, Session, Verdict
 
 METHOD = "cascade"
 Pair = tuple[ModelInput, str]
@@ -81,7 +81,7 @@ class CascadeEvaluator:
         self.threshold = self.thresholds[0]
 
     @classmethod
-    def load(cls, directory: str | Path, runtime: str | None = None) -> CascadeEvaluator:
+    def load(cls, directory: str | Path, runtime: EncoderRuntime | str | None = None) -> CascadeEvaluator:
         from judgeloop.evaluators.learned import LearnedEvaluator
 
         path = Path(directory)

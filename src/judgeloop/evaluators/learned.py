@@ -22,7 +22,7 @@ import numpy as np
 from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
 from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
-from judgeloop.types import ModelInput, Session, Verdict
+from judgeloop.types import EncoderRuntime, ModelInput, Session, Verdict
 
 if TYPE_CHECKING:
     from judgeloop.training.memory import LabelMemory
@@ -52,7 +52,7 @@ class LearnedEvaluator:
     # --- loading ------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, directory: str | Path, runtime: str | None = None) -> LearnedEvaluator:
+    def load(cls, directory: str | Path, runtime: EncoderRuntime | str | None = None) -> LearnedEvaluator:
         """Load a model directory written by `judgeloop train` (judgeloop.json + HF weights).
 
         `runtime`: "auto" (default, or $JUDGELOOP_RUNTIME) runs the encoder on ONNX Runtime when the
