@@ -90,7 +90,9 @@ def train_stages(rows: list[Example], train2: int, work: Path) -> dict[str, Any]
         ("s1-minilm-int8", None, rows, {"onnx": True, "quantize": "int8"}),
         ("s2-mpnet", "mpnet", rows[:train2], {"onnx": False}),
     ):
-        if (work / name / "judgeloop.json").is_file():
+        from judgeloop.artifact import ModelArtifact
+
+        if ModelArtifact.exists(work / name):
             continue
         started = time.perf_counter()
         train_evaluator(

@@ -4,7 +4,7 @@
 
 The `random` split of train_curve.py (2,000 fixed held-out rows of
 ../shared/datasets/truthfulqa_judge/finetune_truth_train.jsonl, 17,880 training rows) and the fitting
-code of `judgeloop train` (`_fit`: calibration slice, validation slice, most accurate epoch kept), with
+code of `judgeloop train` (`fit_estimator`: calibration slice, validation slice, best epoch kept), with
 `--epochs` and `--patience` set. After each epoch the held-out rows are scored too, with and without
 the label memory, for the record only: the epoch that is kept is chosen on the validation slice. The
 held-out logits of each epoch go to the JSON (`--save-logits`) and the fitted model to `--keep-model`.
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
 
     from judgeloop.stats import accuracy, bootstrap
-    from judgeloop.training.api import _estimator, _fit
+    from judgeloop.training import fit_estimator, make_estimator
     from judgeloop.training.base_encoder import resolve_base_model
     from judgeloop.training.methods.finetune import FineTune, _score
 
@@ -70,9 +70,9 @@ def main(argv: list[str] | None = None) -> None:
 
     FineTune._validate = validate_and_score  # type: ignore[method-assign]
     params = {"epochs": args.epochs, "patience": args.patience, "lr": args.lr, "num_threads": args.threads}
-    estimator = _estimator("finetune", resolve_base_model(None), args.seed, params, True)
+    estimator = make_estimator("finetune", resolve_base_model(None), args.seed, params, True)
     started = time.perf_counter()
-    _fit(estimator, rows, args.seed, False)
+    fit_estimator(estimator, rows, args.seed, False)
     seconds = time.perf_counter() - started
     FineTune._validate = validate  # type: ignore[method-assign]
     logits = estimator.decision_function(pairs)

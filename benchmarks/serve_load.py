@@ -268,7 +268,9 @@ def serve_constant(url: str, port: int) -> None:
 def constant_model_dir(workdir: Path) -> Path:
     out = workdir / "constant"
     out.mkdir()
-    (out / "judgeloop.json").write_text(json.dumps({"threshold": 0.5, "method": "constant"}))
+    from judgeloop.artifact import ModelArtifact
+
+    ModelArtifact(threshold=0.5, method="constant").save(out)
     return out
 
 
@@ -338,7 +340,9 @@ def main() -> None:
         model_dir = constant_model_dir(workdir)
     else:
         model_dir = args.model_dir or train_model(workdir / "model", rows[: args.train_rows])
-    runtime = json.loads((model_dir / "judgeloop.json").read_text()).get("runtime")  # int8 or fp32, and why
+    from judgeloop.artifact import ModelArtifact
+
+    runtime = ModelArtifact.load(model_dir).runtime  # int8 or fp32, and why
     url, token = prepare_workspace(workdir, model_dir)
     sessions = [{"model_input": q, "model_output": a} for q, a, _ in rows[args.train_rows :]]
     base = f"http://127.0.0.1:{args.port}"

@@ -95,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="judgeloop-startup-") as tmp:
         model = Path(tmp) / "model"
         cli(["train", str(EXAMPLE_DATASET), "--out", str(model)])
-        onnx_file = json.loads((model / "judgeloop.json").read_text())["onnx"]
+        from judgeloop.artifact import ModelArtifact
+
+        onnx_file = ModelArtifact.load(model).onnx
         for r in tqdm(range(args.rounds), desc="rounds"):
             names = list(variants)
             for name in names if r % 2 == 0 else names[::-1]:

@@ -14,7 +14,7 @@ Data: ../shared/datasets/truthfulqa_judge/finetune_{truth,info}_train.jsonl (19,
 question is the session input, the answer its output; "yes" = good). The held-out part and the
 training pool are benchmarks/train_curve.py's `random` and `question` splits (2,000 held-out rows),
 so figures compare with BENCHMARKS.md's learning curve. Fits go through train_evaluator's own fitting
-code (`judgeloop.training.api._fit`: a 10% calibration slice for the temperature, best validation
+code (`judgeloop.training.api.fit_estimator`: a 10% calibration slice for the temperature, best validation
 epoch kept), and the label memory is applied as `train` applies it. `--base mpnet` is the encoder that
 `judgeloop models install mpnet` installs (or a folder path).
 """
@@ -111,7 +111,7 @@ def score(
 def cmd_fit(args: argparse.Namespace) -> None:
     import torch
 
-    from judgeloop.training.api import _fit
+    from judgeloop.training import fit_estimator
     from judgeloop.training.methods import make_method
 
     torch.set_num_threads(args.threads)
@@ -125,7 +125,7 @@ def cmd_fit(args: argparse.Namespace) -> None:
         params.update(batch_size=args.batch_size, num_threads=args.threads)
     estimator = make_method(args.method, **params)
     started = time.perf_counter()
-    cal = _fit(estimator, rows, args.seed, False)
+    cal = fit_estimator(estimator, rows, args.seed, False)
     seconds = time.perf_counter() - started
     result = {
         "command": " ".join(sys.argv),
@@ -221,7 +221,7 @@ def cmd_small(args: argparse.Namespace) -> None:
     """Frozen-embedding head on small draws: mean accuracy over draws, beside the majority baseline."""
     import torch
 
-    from judgeloop.training.api import _fit
+    from judgeloop.training import fit_estimator
     from judgeloop.training.methods import make_method
 
     torch.set_num_threads(args.threads)
@@ -234,7 +234,7 @@ def cmd_small(args: argparse.Namespace) -> None:
         for seed in range(args.draws):
             rows = rows_of(qs, ans, y, draw(split.train_pool, y, size, seed))
             started = time.perf_counter()
-            cal = _fit(estimator, rows, seed, False)
+            cal = fit_estimator(estimator, rows, seed, False)
             run = {"size": size, "seed": seed, "seconds": round(time.perf_counter() - started, 1)}
             run.update(score(rows, held, estimator, cal))
             run.pop("probabilities"), run.pop("labels")

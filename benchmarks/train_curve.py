@@ -13,7 +13,7 @@ in training). Training sets of 30 ... all labels are drawn from the rest (nested
 
 Methods, all trained on the same rows and scored on the same held-out rows:
 - `default`: what `train_evaluator(method="auto")` fits (embedding_head below 1,000 training rows,
-  finetune from 1,000), through the same fitting code (`judgeloop.training.api._fit`), so the wall
+  finetune from 1,000), through the same fitting code (`judgeloop.training.api.fit_estimator`), so the wall
   time is TrainResult.train_seconds. Below 1,000 it is the embedding_head run itself (not re-run).
 - `embedding_head`: method="embedding_head" at every size.
 - `seed`: the seed recipe as written: AutoModelForSequenceClassification on the same MiniLM-L6,
@@ -137,12 +137,12 @@ def fit_judgeloop(
     method: str, rows: list[Example], seed: int, augment: bool, progress: bool
 ) -> tuple[Any, float, dict[str, Any]]:
     """Fit through train_evaluator's own fitting code; returns (estimator, seconds, info)."""
-    from judgeloop.training.api import _estimator, _fit
+    from judgeloop.training import fit_estimator, make_estimator
     from judgeloop.training.base_encoder import resolve_base_model
 
-    estimator = _estimator(method, resolve_base_model(None), seed, None, progress)
+    estimator = make_estimator(method, resolve_base_model(None), seed, None, progress)
     started = time.perf_counter()
-    _fit(estimator, rows, seed, augment)
+    fit_estimator(estimator, rows, seed, augment)
     seconds = time.perf_counter() - started
     info: dict[str, Any] = {"method_used": method}
     history = getattr(estimator, "history_", None)

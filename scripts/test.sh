@@ -10,4 +10,5 @@ trap 'bash scripts/stop-postgres.sh' EXIT
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
+.venv/bin/lint-imports  # the layering contracts in pyproject.toml [tool.importlinter]
 .venv/bin/python -m pytest "$@"

@@ -11,6 +11,7 @@ import pytest
 from _server_support import fake_model_dir, make_env
 from judgeloop import registry
 from judgeloop.errors import InvalidInput
+from judgeloop.evaluators.learned import LearnedEvaluator
 from judgeloop.server.batcher import Batcher
 from judgeloop.server.catalog import Scope
 from judgeloop.server.model_cache import LoadedModel, ModelCache, review_band
@@ -19,12 +20,13 @@ from judgeloop.server.scoring import is_sampled
 from judgeloop.store import Workspace
 
 
-class ScriptedModel:
-    """Stands in for a LearnedEvaluator where only scheduling is under test: P(good) = len(output)/100."""
+class ScriptedModel(LearnedEvaluator):
+    """A LearnedEvaluator whose scores are scripted, where only scheduling is under test:
+    P(good) = len(output)/100 (its verdicts, threshold and review band are LearnedEvaluator's own)."""
 
-    threshold = 0.5
-
-    def __init__(self, delay: float = 0.0, fail: bool = False) -> None:
+    def __init__(self, delay: float = 0.0, fail: bool = False, band=None) -> None:
+        config = {"threshold": 0.5, **({"review_band": list(band)} if band else {})}
+        super().__init__(None, config)
         self.delay, self.fail, self.calls = delay, fail, []
 
     def predict_proba(self, pairs):
@@ -35,8 +37,8 @@ class ScriptedModel:
         return np.array([len(o) / 100 for _, o in pairs])
 
 
-def loaded(model, name="m", version=1, band=None) -> LoadedModel:
-    return LoadedModel(name, version, None, model, 0.5, band)
+def loaded(model, name="m", version=1) -> LoadedModel:
+    return LoadedModel(name, version, None, model)
 
 
 def test_sampling_is_deterministic_and_close_to_the_rate():
@@ -53,8 +55,8 @@ def test_review_band_from_the_model_config():
     assert review_band({"review_band": [0.3, 0.7]}) == (0.3, 0.7)
     assert review_band({"target_error": {"low": 0.2, "high": 0.6}}) == (0.2, 0.6)
     assert review_band({"review_band": [0.8, 0.2]}) is None
-    m = loaded(None, band=(0.4, 0.6))
-    assert m.needs_review(0.5) and not m.needs_review(0.61) and not loaded(None).needs_review(0.5)
+    m = loaded(ScriptedModel(band=(0.4, 0.6)))
+    assert m.needs_review(0.5) and not m.needs_review(0.61) and not loaded(ScriptedModel()).needs_review(0.5)
     v = m.verdict(0.55, 0.012, "s1")
     assert (v.label, v.needs_review, v.latency_ms, v.version, v.session_id) == (1, True, 12.0, "1", "s1")
 

@@ -442,12 +442,12 @@ def test_onnx_export_fp32_matches_torch_and_int8_stays_close(tmp_path: Path, cli
 
 def test_quantize_auto_keeps_fp32_when_int8_loses_accuracy(tmp_path: Path, monkeypatch) -> None:
     from _server_support import tiny_examples
-    from judgeloop import registry
+    from judgeloop import gate
 
     with pytest.raises(InvalidInput, match="quantize"):
         train_evaluator(tiny_examples(), tmp_path / "bad", quantize="fp16", progress=False)
     assert not (tmp_path / "bad").exists()
-    monkeypatch.setattr(registry, "MAX_DROP", -1.0)  # the gate refuses anything not 100 points better
+    monkeypatch.setattr(gate, "MAX_DROP", -1.0)  # the gate refuses anything not 100 points better
     result = train_evaluator(tiny_examples(), tmp_path / "m", progress=False)
     runtime = result.config["runtime"]
     assert (
@@ -509,3 +509,23 @@ def test_freeze_layers_trains_only_the_top_layers_from_a_cache(tmp_path: Path) -
     np.testing.assert_allclose(
         again.decision_function(pairs[:6]), model.decision_function(pairs[:6]), atol=1e-4
     )
+
+
+def test_train_evaluator_certifies_a_target_error_from_the_library(tmp_path, shop_examples):
+    """`--target-error` is the library's: train_evaluator(target_error=) writes the rule and the
+    automation report into judgeloop.json, and the loaded evaluator flags its review band."""
+    from judgeloop.evaluators.learned import LearnedEvaluator
+
+    with pytest.raises(InvalidInput, match="target error"):
+        train_evaluator(shop_examples, tmp_path / "never", target_error=1.5)
+    assert not (tmp_path / "never").exists()  # refused before any training
+    result = train_evaluator(
+        shop_examples, tmp_path / "m", method="embedding_head", target_error=0.2, delta=0.2, progress=False
+    )
+    saved = json.loads((tmp_path / "m" / "judgeloop.json").read_text())
+    assert result.target_error is not None and saved["target_error"] == result.target_error
+    assert saved["automation_report"] == result.automation_report and result.automation_report
+    low, high = result.target_error["review_band"]
+    ev = LearnedEvaluator.load(tmp_path / "m")
+    assert ev.review_band == (low, high)
+    assert ev.needs_review((low + high) / 2) == (low <= high)

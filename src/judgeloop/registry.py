@@ -8,26 +8,26 @@ with a bootstrap CI and an exact McNemar test). `force=True` overrides and the o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
+from judgeloop.artifact import read_model_config
 from judgeloop.errors import Conflict, InvalidInput, NotFound
+from judgeloop.gate import MAX_DROP as MAX_DROP
+from judgeloop.gate import MIN_GATE_ROWS as MIN_GATE_ROWS
+from judgeloop.gate import P_WORSE as P_WORSE
+from judgeloop.gate import compare_predictions, gate_decision
 from judgeloop.store import Workspace
 from judgeloop.store.db import missing_sqlite_file
 from judgeloop.store.tables import EvaluatorVersionRow, PromotionRow
-from judgeloop.types import utcnow
+from judgeloop.types import EvaluatorRef, utcnow
 
 if TYPE_CHECKING:
     from judgeloop.evaluators.learned import LearnedEvaluator
-
-MODEL_CONFIG = "judgeloop.json"
-MIN_GATE_ROWS = 20
-P_WORSE = 0.10  # a drop this significant (McNemar) refuses promotion
-MAX_DROP = 0.02  # and so does any accuracy drop larger than this, significant or not
 
 
 @dataclass
@@ -69,15 +69,6 @@ def _info(row: EvaluatorVersionRow, project: str | None = None) -> VersionInfo:
     )
 
 
-def read_model_config(model_dir: str | Path) -> dict[str, Any]:
-    path = Path(model_dir) / MODEL_CONFIG
-    if not path.is_file():
-        raise InvalidInput(
-            f"{model_dir} is not a judgeloop model directory (no {MODEL_CONFIG})", file=str(path)
-        )
-    return dict(json.loads(path.read_text(encoding="utf-8")))
-
-
 def register(
     ws: Workspace, name: str, model_dir: str | Path, *, project: str | None = None, note: str | None = None
 ) -> VersionInfo:
@@ -115,6 +106,34 @@ def register(
         return _info(row, project)
 
 
+@dataclass
+class Registration:
+    """What `register_trained` did: the new version, whether it became champion, and why (not)."""
+
+    info: VersionInfo
+    status: str  # "champion" or "candidate"
+    reason: str | None = None  # the promotion's reason, when promoted
+    refused: Conflict | None = None  # the gate's refusal, when promotion was tried and refused
+    champion: VersionInfo | None = None  # the champion it stays behind, when not promoted
+
+
+def register_trained(
+    ws: Workspace, name: str, model_dir: str | Path, *, project: str, promote_now: bool = False
+) -> Registration:
+    """Register a freshly trained folder, and apply the auto-promotion policy: the first version of a
+    name becomes champion; a later one only when `promote_now`, through the gate (a refusal is
+    returned, not raised, and the version stays a candidate)."""
+    info = register(ws, name, model_dir, project=project)
+    champion = next((v for v in list_versions(ws, name) if v.status == "champion"), None)
+    if champion is not None and not promote_now:
+        return Registration(info, "candidate", champion=champion)
+    try:
+        decision = promote(ws, info.ref, project=project)
+    except Conflict as exc:
+        return Registration(info, "candidate", refused=exc, champion=champion)
+    return Registration(info, "champion", reason=str(decision.get("reason", "first version")))
+
+
 def _row(db: Any, name: str, version: int | None) -> EvaluatorVersionRow:
     q = select(EvaluatorVersionRow).where(EvaluatorVersionRow.name == name)
     q = (
@@ -140,12 +159,8 @@ def _row(db: Any, name: str, version: int | None) -> EvaluatorVersionRow:
 
 
 def parse_ref(ref: str) -> tuple[str, int | None]:
-    name, _, version = ref.partition("@")
-    if version and not version.isdigit():
-        raise InvalidInput(
-            f"bad evaluator reference {ref!r}", field="evaluator", expected="name or name@version"
-        )
-    return name, int(version) if version else None
+    parsed = EvaluatorRef.parse(ref)
+    return parsed.name, parsed.number
 
 
 def get_version(ws: Workspace, ref: str) -> VersionInfo:
@@ -217,43 +232,6 @@ def _labels(model: Any, pairs: list[Any]) -> Any:
     if hasattr(model, "predict_labels"):
         return model.predict_labels(pairs)
     return (model.predict_proba(pairs) >= model.threshold).astype(int)
-
-
-def compare_predictions(truth: Any, pred_new: Any, pred_old: Any) -> dict[str, Any]:
-    """Paired comparison of two evaluators' verdicts on the same human labels, for `gate_decision`."""
-    import numpy as np
-
-    from judgeloop.stats import paired_difference
-
-    t, new, old = (
-        np.asarray(truth).astype(int),
-        np.asarray(pred_new).astype(int),
-        np.asarray(pred_old).astype(int),
-    )
-    result = paired_difference(t, new, old)
-    result["candidate_accuracy"] = float((new == t).mean())
-    result["champion_accuracy"] = float((old == t).mean())
-    return result
-
-
-def gate_decision(
-    comparison: dict[str, Any], require: str = "not_worse", names: tuple[str, str] = ("candidate", "champion")
-) -> tuple[bool, str]:
-    """Whether the candidate may replace the champion, and why (in words; `names` for the two sides)."""
-    new, old = names
-    diff, p = comparison["diff"], comparison["mcnemar_p"]
-    summary = (
-        f"{new} accuracy {comparison['candidate_accuracy']:.3f} vs {old} "
-        f"{comparison['champion_accuracy']:.3f} on {comparison['n']} held-out human labels "
-        f"(difference {diff:+.3f}, 95% CI [{comparison['low']:+.3f}, {comparison['high']:+.3f}], "
-        f"McNemar p={p:.3f})"
-    )
-    if require == "better":
-        ok = diff > 0
-        return ok, summary + ("" if ok else f": not better than the {old}")
-    if diff < -MAX_DROP or (diff < 0 and p < P_WORSE):
-        return False, summary + f": worse than the {old}"
-    return True, summary
 
 
 def promote(

@@ -4,22 +4,64 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from judgeloop.errors import InvalidInput
 
 ChatMessage = dict[str, Any]
 ModelInput = str | list[ChatMessage]
 LabelKind = Literal["binary", "likert", "pairwise"]
 PairChoice = Literal["A", "B", "tie"]
 VerdictStatus = Literal["ok", "error", "abstain"]
+Role = Literal["system", "user", "assistant"]  # a chat message's role (llm.base.check_messages)
+Quantize = Literal["auto", "int8", "none"]  # train --quantize: ship int8 ONNX when it passes the gate
+ThresholdRule = Literal["fixed", "accuracy", "f1", "balanced_accuracy"]  # how a cut is chosen (or a number)
+ContainsMode = Literal["any", "all"]  # checks.Contains: any one of the phrases, or all of them
+EncoderRuntime = Literal["auto", "torch", "onnx"]  # where a learned model's encoder runs
 
 # A reviewer name: 1-100 characters, no markup or control characters, no leading/trailing space.
 _NAME_CHAR = r"[^<>&\"'`\x00-\x1f\x7f]"
 _NAME_END = r"[^\s<>&\"'`\x00-\x1f\x7f]"
 REVIEWER_NAME_PATTERN = rf"^{_NAME_END}(?:{_NAME_CHAR}{{0,98}}{_NAME_END})?$"
 REVIEWER_NAME_RULE = "1-100 characters, no <>&\"'` or control characters, no leading or trailing space"
+
+
+@dataclass(frozen=True)
+class EvaluatorRef:
+    """`name` or `name@version`, parsed once: `EvaluatorRef.parse("support@3")`. The version is kept as
+    written (a string, as verdicts store it); `number` is it as an int, for the registry."""
+
+    name: str
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, ref: str | EvaluatorRef, field: str = "evaluator") -> EvaluatorRef:
+        if isinstance(ref, EvaluatorRef):
+            return ref
+        name, _, version = str(ref).partition("@")
+        if not name or "@" in version:
+            raise InvalidInput(
+                f"bad evaluator reference {ref!r}", field=field, expected="name or name@version"
+            )
+        return cls(name, version or None)
+
+    @property
+    def number(self) -> int | None:
+        """The version as a registry number (None for the champion); InvalidInput when not a number."""
+        if self.version is None:
+            return None
+        if not self.version.isdigit():
+            raise InvalidInput(
+                f"bad evaluator reference {str(self)!r}", field="evaluator", expected="name or name@version"
+            )
+        return int(self.version)
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
 
 
 def utcnow() -> datetime:

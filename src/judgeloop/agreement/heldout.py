@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from sqlalchemy import select
 
 from judgeloop.store.tables import EvaluatorVersionRow
+from judgeloop.types import EvaluatorRef
 
 Scope = Literal["held-out", "including training rows"]
 HELD_OUT: Scope = "held-out"
@@ -56,8 +57,8 @@ def load_training_sets(ws: Any) -> TrainingSets:
 
 
 def split_name(evaluator: str) -> tuple[str, str | None]:
-    name, _, version = evaluator.partition("@")
-    return name, version or None
+    ref = EvaluatorRef.parse(evaluator)
+    return ref.name, ref.version
 
 
 def held_out(

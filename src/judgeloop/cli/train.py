@@ -129,39 +129,6 @@ def runtime_line(runtime: dict[str, Any]) -> str:
     return f"{kind}, held-out accuracy int8 {acc['int8']:.3f} vs fp32 {acc['fp32']:.3f} (rule: {rule})"
 
 
-def _target_error_rule(
-    model_dir: Path, target: float, delta: float, heldout: list[Any]
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Certify an automation rule on the held-out rows and write it into judgeloop.json (atomically)."""
-    from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
-    from judgeloop.io import atomic_write_text
-    from judgeloop.loop.risk import AutomationRule, calibrate
-    from judgeloop.loop.risk_cascade import automation_report
-    from judgeloop.training.report import model_card
-
-    ev = LearnedEvaluator.load(model_dir)
-    if heldout:
-        probs = ev.predict_proba([ex.pair for ex in heldout])
-        labels = [ex.label for ex in heldout]
-        rule = calibrate(probs, labels, target=target, delta=delta, threshold=ev.threshold)
-    else:  # a small label set is measured by cross-validation: no held-out rows to certify on
-        rule = AutomationRule(None, target, delta, 0.0, None, None, 0, 0, 0, threshold=ev.threshold)
-    data = rule.as_dict()
-    data["review_band"] = list(rule.review_band() or (0.0, 1.0))
-    data["describe"] = rule.describe()
-    if not heldout:
-        data["describe"] += " (too few labels to hold some out for certification)"
-        config = dict(ev.config, target_error=data)
-        atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
-        return data, []
-    report = automation_report([probs], [ev.threshold], labels, delta=delta)
-    config = dict(ev.config, target_error=data, automation_report=report)
-    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
-    if "metrics" in config:
-        atomic_write_text(model_dir / "README.md", model_card(config))  # with the automation report
-    return data, report
-
-
 def train_command(
     data: Annotated[Path | None, typer.Argument(help="A labelled file (any format `import` reads).")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Model directory to write.")] = None,
@@ -243,7 +210,6 @@ def train_command(
     """Train a custom evaluator on human good/bad labels (or, with --pairwise, a comparator on A/B/tie
     choices), measure it on held-out labels, save it."""
     from judgeloop.training import train_evaluator
-    from judgeloop.training.splits import subset
 
     if pairwise:
         from judgeloop.cli.pairwise import train_pairwise_cli
@@ -292,6 +258,8 @@ def train_command(
             onnx=onnx,
             quantize=quantize,
             memory=memory,
+            target_error=target_error,
+            delta=delta,
         )
     report: dict[str, Any] = {
         "out": str(result.out_dir),
@@ -303,11 +271,7 @@ def train_command(
         "metrics": result.metrics,
     }
     if target_error is not None:
-        keys = set(result.heldout_ids)
-        heldout = subset(examples, [i for i, ex in enumerate(examples) if ex.key in keys])
-        report["target_error"], report["automation_report"] = _target_error_rule(
-            result.out_dir, target_error, delta, heldout
-        )
+        report["target_error"], report["automation_report"] = result.target_error, result.automation_report
     if ws is not None:
         report.update(_register(ws, str(project), str(name), result.out_dir, promote))
     if as_json:
@@ -331,23 +295,21 @@ def train_command(
 
 
 def _register(ws: Any, project: str, name: str, model_dir: Path, promote: bool) -> dict[str, Any]:
+    """Register the folder (registry.register_trained applies the promotion policy) and describe it."""
     from judgeloop import registry
-    from judgeloop.errors import Conflict
 
-    info = registry.register(ws, name, model_dir, project=project)
-    lines = [f"registered [bold]{info.ref}[/] (candidate)"]
-    champion = next((v for v in registry.list_versions(ws, name) if v.status == "champion"), None)
-    status = "candidate"
-    if champion is None or promote:
-        try:
-            decision = registry.promote(ws, info.ref, project=project)
-            status = "champion"
-            lines.append(f"promoted {info.ref} to champion: {decision.get('reason', 'first version')}")
-        except Conflict as exc:
-            lines.append(f"not promoted: {exc.with_override_hint('judgeloop evaluators promote --force')}")
-    else:
-        lines.append(f"champion is {champion.ref}; promote with: judgeloop evaluators promote {info.ref}")
-    return {"evaluator": info.ref, "status": status, "registry": lines}
+    done = registry.register_trained(ws, name, model_dir, project=project, promote_now=promote)
+    ref = done.info.ref
+    lines = [f"registered [bold]{ref}[/] (candidate)"]
+    if done.status == "champion":
+        lines.append(f"promoted {ref} to champion: {done.reason}")
+    elif done.refused is not None:
+        lines.append(
+            f"not promoted: {done.refused.with_override_hint('judgeloop evaluators promote --force')}"
+        )
+    elif done.champion is not None:
+        lines.append(f"champion is {done.champion.ref}; promote with: judgeloop evaluators promote {ref}")
+    return {"evaluator": ref, "status": done.status, "registry": lines}
 
 
 def _stamp() -> str:
@@ -649,66 +611,29 @@ def export_onnx_command(
     rewritten. With --data (or --project) the held-out rows are scored again on the new runtime and the
     model's held-out metrics replaced; without, they stay those of the runtime it was measured on, and
     judgeloop.json says which."""
-    import shutil
-    import tempfile
-
-    from judgeloop.evaluators.learned import MODEL_CONFIG, LearnedEvaluator
-    from judgeloop.io import atomic_write_text
-    from judgeloop.training.onnx import INT8_FILE, ONNX_FILE, quantize_int8
-    from judgeloop.training.report import model_card
+    from judgeloop.artifact import ModelArtifact
+    from judgeloop.training.export import reexport_onnx
 
     if data is not None and project is not None:
         raise InvalidInput("give DATA or --project, not both", field="data", expected="one of them")
-    ev = LearnedEvaluator.load(model_dir, runtime="torch")
-    heldout = _heldout_rows(ev.config, data, project, (input_col, output_col, label_col, id_col), db)
-    with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
-        exported = ev.model.export_onnx(Path(staging))
-        if int8:
-            exported = quantize_int8(exported, Path(staging) / INT8_FILE)
-        metrics = _measure_on(ev, exported, heldout) if heldout is not None else None
-        path = Path(shutil.copy2(exported, model_dir / exported.name))
-    config = dict(ev.config, onnx=path.name)
-    runtime: dict[str, Any] = {
-        "onnx": path.name,
-        "quantized": "int8" if int8 else None,
-        "rule": "export-onnx",
-    }
-    if metrics is not None:
-        config["metrics"] = dict(config.get("metrics") or {}, heldout=metrics)
-        runtime["heldout_accuracy"] = {"int8" if int8 else "fp32": metrics["accuracy"]["value"]}
-        runtime["measured_on"] = str(data) if data is not None else f"project {project}"
-    elif "metrics" in config:
-        runtime["metrics_from"] = _measured_runtime(ev.config)
-    config["runtime"] = runtime
-    atomic_write_text(model_dir / MODEL_CONFIG, json.dumps(config, indent=2) + "\n")
-    if "metrics" in config:
-        atomic_write_text(model_dir / "README.md", model_card(config))  # the card names the runtime
-    (model_dir / (ONNX_FILE if path.name == INT8_FILE else INT8_FILE)).unlink(missing_ok=True)  # not used
-    sample = [("Where is my order?", "It shipped on Monday."), ("Can I return shoes?", "No.")]
-    fast = LearnedEvaluator.load(model_dir, runtime="onnx")
-    diff = float(abs(fast.predict_proba(sample) - ev.predict_proba(sample)).max())
+    config = ModelArtifact.load(model_dir).to_dict()
+    heldout = _heldout_rows(config, data, project, (input_col, output_col, label_col, id_col), db)
+    measured_on = str(data) if data is not None else f"project {project}"
+    done = reexport_onnx(model_dir, int8=int8, heldout=heldout, measured_on=measured_on)
+    path, metrics, runtime = done.path, done.metrics, done.runtime
     out.print(
-        f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB); max probability difference vs torch {diff:.1e}"
+        f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB); max probability difference vs torch "
+        f"{done.max_difference:.1e}"
     )
     if metrics is not None:
         from judgeloop.stats import fmt_ci
 
         rows = len(heldout or [])
         out.print(f"held-out accuracy on {path.name}: {fmt_ci(metrics['accuracy'])} ({rows} rows)")
-    elif "metrics" in config:
+    elif "metrics_from" in runtime:
         out.print(
             f"held-out metrics are still those of {runtime['metrics_from']} (--data or --project redoes them)"
         )
-
-
-def _measured_runtime(config: dict[str, Any]) -> str:
-    """The runtime a model's held-out metrics were measured on."""
-    runtime = config.get("runtime")
-    if not runtime:
-        return "torch"
-    return str(
-        runtime.get("metrics_from") or ("ONNX int8" if runtime.get("quantized") == "int8" else "ONNX fp32")
-    )
 
 
 def _heldout_rows(
@@ -741,21 +666,6 @@ def _heldout_rows(
             expected="the file or project the model was trained on",
         )
     return [found[key] for key in wanted]
-
-
-def _measure_on(ev: Any, onnx_file: Path, heldout: list[Any]) -> dict[str, Any]:
-    """Held-out metrics of `ev` with its encoder pass on `onnx_file` (label memory included)."""
-    from judgeloop.training.examples import labels_of, pairs_of
-    from judgeloop.training.report import heldout_metrics
-
-    ev.model.attach_onnx(onnx_file)
-    pairs = pairs_of(heldout)
-    logits = ev.model.decision_function(pairs)
-    if ev.memory is not None:
-        logits = ev.memory.adjust_logits(pairs, logits, ev.temperature)
-    metrics = heldout_metrics(labels_of(heldout), logits, ev.temperature, ev.threshold)
-    ev.model.detach_onnx()  # back to torch for the comparison below
-    return metrics
 
 
 def register(app: typer.Typer) -> None:

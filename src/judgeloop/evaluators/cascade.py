@@ -13,7 +13,6 @@ sessions still open.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -21,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.loop.risk import AutomationRule
 from judgeloop.loop.risk_cascade import REVIEW, decides
-from judgeloop.types import ModelInput, Verdict
+from judgeloop.types import EncoderRuntime, ModelInput, Session, Verdict
 
-MODEL_CONFIG = "judgeloop.json"
 METHOD = "cascade"
 Pair = tuple[ModelInput, str]
 
@@ -48,12 +47,11 @@ class StagedProbability(float):
 
 
 def is_cascade(directory: str | Path) -> bool:
-    path = Path(directory) / MODEL_CONFIG
-    if not path.is_file():
+    if not ModelArtifact.exists(directory):
         return False
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("method") == METHOD
-    except (json.JSONDecodeError, AttributeError):
+        return ModelArtifact.load(directory).method == METHOD
+    except InvalidInput:
         return False
 
 
@@ -83,11 +81,11 @@ class CascadeEvaluator:
         self.threshold = self.thresholds[0]
 
     @classmethod
-    def load(cls, directory: str | Path, runtime: str | None = None) -> CascadeEvaluator:
+    def load(cls, directory: str | Path, runtime: EncoderRuntime | str | None = None) -> CascadeEvaluator:
         from judgeloop.evaluators.learned import LearnedEvaluator
 
         path = Path(directory)
-        config = json.loads((path / MODEL_CONFIG).read_text(encoding="utf-8"))
+        config = ModelArtifact.load(path).to_dict()
         entries = config.get("stages")
         if config.get("method") != METHOD or not isinstance(entries, list) or not entries:
             raise InvalidInput(f"{path} is not a cascade model folder", file=str(path), field="stages")
@@ -145,6 +143,10 @@ class CascadeEvaluator:
         """Each pair's label under its deciding stage's threshold (for the promotion gate)."""
         return np.array([int(p >= p.threshold) for p in self.predict_staged(pairs)], dtype=int)
 
+    def needs_review(self, p: float) -> bool:
+        """A staged probability says whether no stage decided it; a bare number is not certified."""
+        return bool(getattr(p, "needs_review", True))
+
     def verdict(
         self, p: StagedProbability, latency_ms: float | None, session_id: str | None = None
     ) -> Verdict:
@@ -169,14 +171,16 @@ class CascadeEvaluator:
 
     def evaluate(
         self,
-        rows: Iterable[Pair],
+        rows: Sequence[Session] | Iterable[Pair],
         session_ids: Sequence[str | None] | None = None,
         batch_size: int = 64,
         progress: bool = False,
     ) -> list[Verdict]:
-        """Verdicts for many pairs (latency: each session's share of the stages it went through)."""
-        pairs = list(rows)
-        ids = list(session_ids) if session_ids is not None else [None] * len(pairs)
+        """Verdicts for many sessions, or (model_input, model_output) pairs (latency: each session's
+        share of the stages it went through)."""
+        from judgeloop.evaluators.base import split_rows
+
+        pairs, ids = split_rows(list(rows), session_ids)
         staged = self.predict_staged(pairs, batch_size)
         return [self.verdict(p, p.stage_ms, sid) for p, sid in zip(staged, ids, strict=True)]
 

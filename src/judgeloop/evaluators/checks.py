@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from judgeloop.errors import InvalidInput
-from judgeloop.types import Session, Verdict
+from judgeloop.types import ContainsMode, Session, Verdict
 
 CheckResult = tuple[bool, str]
 C = TypeVar("C", bound="Check")
@@ -151,7 +151,9 @@ class Check(ABC):
 class Contains(Check):
     """The output contains all (or any) of `values`; case-insensitive unless `case_sensitive`."""
 
-    def __init__(self, values: str | Sequence[str], mode: str = "all", case_sensitive: bool = False) -> None:
+    def __init__(
+        self, values: str | Sequence[str], mode: ContainsMode = "all", case_sensitive: bool = False
+    ) -> None:
         items = [values] if isinstance(values, str) else values
         if not isinstance(items, Sequence) or not items or not all(isinstance(v, str) and v for v in items):
             raise _bad("contains", "values", "a non-empty string or list of non-empty strings", values)

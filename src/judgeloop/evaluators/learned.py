@@ -11,7 +11,6 @@ falls in the certified review band get `needs_review=True`.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -20,13 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from judgeloop.artifact import MODEL_CONFIG as MODEL_CONFIG
+from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
-from judgeloop.types import ModelInput, Verdict
+from judgeloop.types import EncoderRuntime, ModelInput, Session, Verdict
 
 if TYPE_CHECKING:
     from judgeloop.training.memory import LabelMemory
 
-MODEL_CONFIG = "judgeloop.json"
 DEFAULT_BATCH = 64
 
 
@@ -52,7 +52,7 @@ class LearnedEvaluator:
     # --- loading ------------------------------------------------------------------------------
 
     @classmethod
-    def load(cls, directory: str | Path, runtime: str | None = None) -> LearnedEvaluator:
+    def load(cls, directory: str | Path, runtime: EncoderRuntime | str | None = None) -> LearnedEvaluator:
         """Load a model directory written by `judgeloop train` (judgeloop.json + HF weights).
 
         `runtime`: "auto" (default, or $JUDGELOOP_RUNTIME) runs the encoder on ONNX Runtime when the
@@ -61,17 +61,8 @@ class LearnedEvaluator:
         from judgeloop.training.methods import method_class
 
         path = Path(directory)
-        cfg_path = path / MODEL_CONFIG
-        if not cfg_path.is_file():
-            raise InvalidInput(
-                f"{path} is not a judgeloop model directory (no {MODEL_CONFIG})",
-                file=str(path),
-                expected="a folder written by `judgeloop train`",
-            )
-        try:
-            config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{cfg_path} is not valid JSON: {exc.msg}", file=str(cfg_path)) from None
+        cfg_path = ModelArtifact.path_of(path)
+        config = ModelArtifact.load(path).to_dict()
         method = config.get("method")
         if not isinstance(method, str):
             raise InvalidInput(f"{cfg_path} names no method", file=str(cfg_path), field="method")
@@ -160,14 +151,16 @@ class LearnedEvaluator:
 
     def evaluate(
         self,
-        rows: Iterable[tuple[ModelInput, str]],
+        rows: Sequence[Session] | Iterable[tuple[ModelInput, str]],
         session_ids: Sequence[str | None] | None = None,
         batch_size: int = DEFAULT_BATCH,
         progress: bool = False,
     ) -> list[Verdict]:
-        """Verdicts for many pairs (latency is the batch time per row)."""
-        pairs = list(rows)
-        ids = list(session_ids) if session_ids is not None else [None] * len(pairs)
+        """Verdicts for many sessions (the Evaluator protocol), or (model_input, model_output) pairs
+        with optional `session_ids` (latency is the batch time per row)."""
+        from judgeloop.evaluators.base import split_rows
+
+        pairs, ids = split_rows(list(rows), session_ids)
         started = time.perf_counter()
         probs = self.predict_proba(pairs, batch_size=batch_size, progress=progress)
         per_row = (time.perf_counter() - started) * 1000 / max(1, len(pairs))

@@ -10,7 +10,6 @@ so `judgeloop agreement` and the win-rate code treat it as one more pairwise jud
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,12 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.artifact import MODEL_CONFIG, ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.training.pairwise_data import Choice, PairExample
 from judgeloop.training.pairwise_model import METHOD, BTComparator, choose, davidson
 from judgeloop.types import ModelInput, Session, Verdict
 
-MODEL_CONFIG = "judgeloop.json"
 LABELS: dict[Choice, int | None] = {"A": 1, "B": 0, "tie": None}
 Triple = tuple[ModelInput, str, str]
 
@@ -172,17 +171,7 @@ class PointwiseComparator(PairwiseEvaluator):
 
 
 def read_config(path: Path) -> dict[str, Any]:
-    cfg = path / MODEL_CONFIG
-    if not cfg.is_file():
-        raise InvalidInput(
-            f"{path} is not a judgeloop model directory (no {MODEL_CONFIG})",
-            file=str(path),
-            expected="a folder written by `judgeloop train`",
-        )
-    try:
-        return dict(json.loads(cfg.read_text(encoding="utf-8")))
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{cfg} is not valid JSON: {exc.msg}", file=str(cfg)) from None
+    return ModelArtifact.load(path).to_dict()
 
 
 def is_pairwise_dir(path: str | Path) -> bool:
@@ -242,7 +231,8 @@ def compare_pairwise_on_heldout(ws: Any, project: str, candidate: Any, champion:
     """The promotion gate for comparators: both on the candidate's held-out pairwise human choices that
     the champion did not train on; a choice (A, B or tie) is right when it equals the humans'."""
     from judgeloop.errors import Conflict
-    from judgeloop.registry import MIN_GATE_ROWS, compare_predictions, training_ids
+    from judgeloop.gate import MIN_GATE_ROWS, compare_predictions
+    from judgeloop.registry import training_ids
     from judgeloop.training.pairwise_data import pairs_from_project
 
     champ_train = set(training_ids(ws, champion))

@@ -15,9 +15,12 @@ retryable failure (429, 5xx, timeout, connection) from a permanent one.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, get_args, runtime_checkable
 
 from judgeloop.errors import JudgeloopError
+from judgeloop.types import Role
+
+ROLES: tuple[str, ...] = get_args(Role)
 
 Message = dict[str, Any]
 
@@ -85,7 +88,7 @@ def check_messages(messages: list[Message]) -> None:
     if not messages:
         raise InvalidInput("no messages to send", field="messages", expected="a non-empty list")
     for i, msg in enumerate(messages):
-        if not isinstance(msg, dict) or msg.get("role") not in ("system", "user", "assistant"):
+        if not isinstance(msg, dict) or msg.get("role") not in ROLES:
             raise InvalidInput(
                 f"message {i} has no valid role",
                 field="messages",

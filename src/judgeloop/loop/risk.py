@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from judgeloop.errors import InvalidInput
+from judgeloop.types import EvaluatorRef
 
 METHOD = "learn-then-test: fixed-sequence exact binomial tests over a log-odds grid"
 GRID_SIZE = 400
@@ -337,7 +338,7 @@ def automation_rule(
 
 
 def save_rule(ws: Any, project: str, rule: AutomationRule) -> None:
-    name = (rule.evaluator or "").partition("@")[0]
+    name = EvaluatorRef.parse(rule.evaluator).name if rule.evaluator else ""
     rules = dict(ws.project_settings(project).get(SETTING) or {})
     rules[name] = rule.as_dict()
     ws.update_project_settings(project, **{SETTING: rules})
@@ -346,5 +347,5 @@ def save_rule(ws: Any, project: str, rule: AutomationRule) -> None:
 def load_rule(ws: Any, project: str, evaluator: str) -> AutomationRule | None:
     """The rule saved for `evaluator` (name or name@version) in the project's settings, if any."""
     rules = ws.project_settings(project).get(SETTING) or {}
-    data = rules.get(evaluator.partition("@")[0])
+    data = rules.get(EvaluatorRef.parse(evaluator).name)
     return AutomationRule.from_dict(data) if data else None

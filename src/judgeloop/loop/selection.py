@@ -41,7 +41,7 @@ from judgeloop.monitor.queries import (
     session_texts,
 )
 from judgeloop.store import Workspace, human_labels
-from judgeloop.types import Label
+from judgeloop.types import EvaluatorRef, Label
 
 Strategy = Literal["uncertainty", "disagreement", "failure-type", "random", "mixed"]
 STRATEGIES: tuple[str, ...] = ("uncertainty", "disagreement", "failure-type", "random", "mixed")
@@ -172,7 +172,7 @@ def _focus(
     ws: Workspace, project: str, evaluator: str | None, latest: dict[str, dict[str, VerdictRecord]]
 ) -> str | None:
     if evaluator:
-        return evaluator.partition("@")[0]
+        return EvaluatorRef.parse(evaluator).name
     champ = champion_of_project(ws, project)
     if champ is not None and champ[0] in latest:
         return champ[0]

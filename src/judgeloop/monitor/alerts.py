@@ -19,7 +19,7 @@ from judgeloop.monitor.series import Series, Window, time_series, totals
 from judgeloop.monitor.spikes import SpikeConfig, WindowTest, adjust_and_flag, episodes, scan
 from judgeloop.store import Workspace
 from judgeloop.store.tables import AlertRow
-from judgeloop.types import utcnow
+from judgeloop.types import EvaluatorRef, utcnow
 
 
 @dataclass
@@ -238,7 +238,7 @@ def list_alerts(
         pid = ws.project_id(db, project)
         q = select(AlertRow).where(AlertRow.project_id == pid)
         if evaluator:
-            q = q.where(AlertRow.evaluator == evaluator.partition("@")[0])
+            q = q.where(AlertRow.evaluator == EvaluatorRef.parse(evaluator).name)
         rows = db.scalars(q.order_by(AlertRow.window_start.desc(), AlertRow.id.desc()))
         alerts = [_from_row(r, project) for r in rows]
     if unsent:

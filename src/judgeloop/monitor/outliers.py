@@ -20,6 +20,7 @@ from typing import Any, Literal
 from judgeloop.agreement.heldout import held_out, load_training_sets, rows_note
 from judgeloop.monitor.queries import VerdictRecord, latest_verdicts
 from judgeloop.store import Workspace, human_labels
+from judgeloop.types import EvaluatorRef
 
 Kind = Literal["evaluators", "human", "low-confidence"]
 
@@ -127,7 +128,7 @@ def find_outliers(
     Disagreements with the humans are sought on the sessions each evaluator did not train on, unless
     `include_train`."""
     latest = latest_verdicts(ws, project)
-    focus = evaluator.partition("@")[0] if evaluator else None
+    focus = EvaluatorRef.parse(evaluator).name if evaluator else None
     human = human_labels(ws.labels(project))
     between = sorted(evaluator_disagreements(latest, focus).values(), key=lambda o: -o.strength)
     sets = load_training_sets(ws)

@@ -25,7 +25,7 @@ from judgeloop.store.tables import (
     VerdictRow,
 )
 from judgeloop.store.workspace import label_from_row
-from judgeloop.types import Label, input_text
+from judgeloop.types import EvaluatorRef, Label, input_text
 
 TimeAxis = Literal["verdict", "session"]
 
@@ -75,8 +75,8 @@ def _app_version(meta: dict[str, Any]) -> str | None:
 
 
 def split_ref(evaluator: str) -> tuple[str, str | None]:
-    name, _, version = evaluator.partition("@")
-    return name, version or None
+    ref = EvaluatorRef.parse(evaluator)
+    return ref.name, ref.version
 
 
 def load_records(

@@ -36,7 +36,7 @@ from judgeloop.review import users
 from judgeloop.review.users import Membership, User
 from judgeloop.store import Workspace, human_labels
 from judgeloop.store.tables import SessionRow, VerdictRow
-from judgeloop.types import utcnow
+from judgeloop.types import EvaluatorRef, utcnow
 
 DEFAULT_WINDOWS = {"hour": 48, "day": 30}
 
@@ -241,7 +241,7 @@ def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict
     refs = sorted(set(agreement) | set(versions))
     rows = []
     for ref in refs:
-        name = ref.partition("@")[0]
+        name = EvaluatorRef.parse(ref).name
         info = versions.get(ref)
         rows.append(
             {

@@ -16,6 +16,7 @@ from judgeloop.store import Workspace
 from judgeloop.store.labels import live_labels
 from judgeloop.store.tables import RubricRow, SessionRow, VerdictRow
 from judgeloop.store.workspace import session_from_row
+from judgeloop.types import EvaluatorRef
 
 DEFAULT_CRITERIA = [{"name": "overall", "scale": "1-5", "min": 1, "max": 5, "description": "Overall quality"}]
 _SCALE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -102,7 +103,8 @@ def latest_verdict(ws: Workspace, session_pk: int, evaluator: str | None) -> dic
             VerdictRow.session_pk == session_pk, VerdictRow.status == "ok", VerdictRow.label.is_not(None)
         )
         if evaluator:
-            name, _, version = evaluator.partition("@")
+            parsed = EvaluatorRef.parse(evaluator)
+            name, version = parsed.name, parsed.version
             q = q.where(VerdictRow.evaluator == name)
             if version:
                 q = q.where(VerdictRow.version == version)

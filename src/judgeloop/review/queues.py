@@ -51,6 +51,7 @@ from judgeloop.store.tables import (
     SessionRow,
     VerdictRow,
 )
+from judgeloop.types import EvaluatorRef
 
 Strategy = Callable[[Workspace, str, list[str], int, random.Random], list[Selection]]
 
@@ -70,7 +71,7 @@ def _eligible(ws: Workspace, project: str, mode: str, evaluator: str | None) -> 
                 VerdictRow.project_id == pid, VerdictRow.status == "ok", VerdictRow.label.is_not(None)
             )
             if evaluator:
-                judged = judged.where(VerdictRow.evaluator == evaluator.partition("@")[0])
+                judged = judged.where(VerdictRow.evaluator == EvaluatorRef.parse(evaluator).name)
             q = q.where(SessionRow.pk.in_(judged))
         return list(db.scalars(q))
 

@@ -20,11 +20,11 @@ from typing import Any
 
 from judgeloop.errors import JudgeloopError
 from judgeloop.evaluators.learned import review_band
-from judgeloop.registry import VersionInfo, load_version, parse_ref, read_model_config
+from judgeloop.registry import VersionInfo, load_version, parse_ref
 from judgeloop.server import catalog
 from judgeloop.server.catalog import ProjectScope, VersionRecord
 from judgeloop.store import Workspace
-from judgeloop.types import Verdict
+from judgeloop.types import EvaluatorRef, Verdict
 
 log = logging.getLogger("judgeloop.server")
 Loader = Callable[[VersionInfo], Any]
@@ -36,41 +36,30 @@ class ModelUnavailable(JudgeloopError):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """One evaluator version in memory, with what a verdict needs from its config."""
+    """One evaluator version in memory. Verdicts, thresholds and review flags are the evaluator's own
+    (LearnedEvaluator or CascadeEvaluator: `predict_proba`, `verdict`, `needs_review`); this only adds
+    the registry's name and version."""
 
     name: str
     version: int
     project_id: int | None
-    evaluator: Any  # LearnedEvaluator: predict_proba(pairs), threshold
-    threshold: float
-    review_band: tuple[float, float] | None = None
+    evaluator: Any  # LearnedEvaluator / CascadeEvaluator
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.name, self.version)
 
+    @property
+    def threshold(self) -> float:
+        return float(self.evaluator.threshold)
+
     def needs_review(self, probability: float) -> bool:
-        if self.review_band is None:
-            return False
-        low, high = self.review_band
-        return low <= probability <= high
+        return bool(self.evaluator.needs_review(probability))
 
     def verdict(self, probability: float, seconds: float, session_id: str | None = None) -> Verdict:
-        staged = getattr(self.evaluator, "verdict", None) if hasattr(probability, "stage") else None
-        if staged is not None:  # a cascade: its stage, threshold and review flag travel with the score
-            verdict: Verdict = staged(probability, round(seconds * 1000, 3), session_id)
-            verdict.version = str(self.version)
-            return verdict
-        return Verdict(
-            session_id=session_id,
-            evaluator=self.name,
-            version=str(self.version),
-            label=int(probability >= self.threshold),
-            probability=probability,
-            threshold=self.threshold,
-            needs_review=self.needs_review(probability),
-            latency_ms=round(seconds * 1000, 3),
-        )
+        verdict: Verdict = self.evaluator.verdict(probability, round(seconds * 1000, 3), session_id)
+        verdict.evaluator, verdict.version = self.name, str(self.version)
+        return verdict
 
     def error_verdict(self, error: str, session_id: str | None = None) -> Verdict:
         return Verdict(
@@ -127,7 +116,8 @@ class ModelCache:
             if cached is None or now - cached[1] >= self.refresh_s:
                 return None
             ref = cached[0]
-        name, _, version = ref.partition("@")
+        parsed = EvaluatorRef.parse(ref)
+        name, version = parsed.name, parsed.version
         if not version:
             pointer = self._champions.get(name)
             found = pointer.model if pointer is not None and now - pointer.checked < self.refresh_s else None
@@ -253,18 +243,13 @@ class ModelCache:
         started = time.perf_counter()
         try:
             evaluator = self._loader(info)
-            config = read_model_config(info.artifact_path) if info.artifact_path else {}
         except JudgeloopError as exc:
             raise ModelUnavailable(f"{info.ref} could not be loaded: {exc}") from exc
         except Exception as exc:
             log.exception("loading %s failed", info.ref)
             raise ModelUnavailable(f"{info.ref} could not be loaded ({type(exc).__name__})") from exc
-        threshold = getattr(evaluator, "threshold", None)
-        threshold = float(threshold if threshold is not None else info.threshold or 0.5)
         log.info("loaded %s in %.1f s", info.ref, time.perf_counter() - started)
-        return LoadedModel(
-            info.name, info.version, record.project_id, evaluator, threshold, review_band(config)
-        )
+        return LoadedModel(info.name, info.version, record.project_id, evaluator)
 
 
 __all__ = ["LoadedModel", "ModelCache", "ModelUnavailable", "review_band"]

@@ -184,10 +184,7 @@ def judge_method(
 
 def learned_method(evaluator: Any, sessions: Sequence[Session], advance: Advance | None = None) -> Method:
     """A trained evaluator; the score is its calibrated P(good)."""
-    verdicts = evaluator.evaluate(
-        [(s.model_input, s.model_output) for s in sessions],
-        [s.id for s in sessions],
-    )
+    verdicts = evaluator.evaluate(sessions)
     verdicts = [v.model_copy(update={"score": v.probability}) for v in verdicts]
     if advance:
         advance(len(sessions))

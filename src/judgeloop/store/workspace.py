@@ -24,6 +24,7 @@ from judgeloop.store.tables import LabelRow, ProjectRow, SessionRow, VerdictRow
 from judgeloop.types import (
     REVIEWER_NAME_PATTERN,
     REVIEWER_NAME_RULE,
+    EvaluatorRef,
     Label,
     LabelKind,
     PairChoice,
@@ -373,7 +374,8 @@ class Workspace:
                 .order_by(VerdictRow.id)
             )
             if evaluator:
-                name, _, version = evaluator.partition("@")
+                parsed = EvaluatorRef.parse(evaluator)
+                name, version = parsed.name, parsed.version
                 q = q.where(VerdictRow.evaluator == name)
                 if version:
                     q = q.where(VerdictRow.version == version)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from judgeloop.artifact import MODEL_CONFIG
 from judgeloop.training.api import (
     AUTO_FINETUNE_FROM,
-    MODEL_CONFIG,
     TrainResult,
     choose_method,
+    fit_estimator,
+    make_estimator,
     train_evaluator,
 )
 from judgeloop.training.calibration import choose_threshold, fit_temperature
@@ -44,6 +46,8 @@ __all__ = [
     "FineTune",
     "TrainResult",
     "choose_method",
+    "fit_estimator",
+    "make_estimator",
     "choose_threshold",
     "data_hash",
     "examples_from_rows",

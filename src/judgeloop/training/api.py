@@ -7,7 +7,6 @@ that the model does not train on) → temperature and threshold → measure on t
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.artifact import FORMAT, ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.stats import binary_agreement
 from judgeloop.training.base_encoder import check_encoder, quiet_transformers, resolve_base_model
@@ -31,7 +31,9 @@ from judgeloop.training.calibration import (
 from judgeloop.training.examples import Example, as_example, data_hash, labels_of, pairs_of, validate_examples
 from judgeloop.training.export import check_quantize, export_runtime
 from judgeloop.training.memory import MEMORY_FILE, LabelMemory
-from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method
+from judgeloop.training.methods import METHOD_NAMES, PairClassifier, make_method, method_class
+from judgeloop.training.methods.finetune import TRAIN_TOP_LAYERS as TRAIN_TOP_LAYERS
+from judgeloop.training.methods.finetune import default_freeze_layers as default_freeze_layers
 from judgeloop.training.report import heldout_metrics, library_versions, model_card
 from judgeloop.training.saving import atomic_directory
 from judgeloop.training.small_data import (
@@ -43,13 +45,9 @@ from judgeloop.training.small_data import (
     repeat_summary,
 )
 from judgeloop.training.splits import heldout_split, subset
-from judgeloop.types import utcnow
+from judgeloop.types import Quantize, utcnow
 
-MODEL_CONFIG = "judgeloop.json"
-FORMAT = "judgeloop-evaluator/1"
 AUTO_FINETUNE_FROM = 1000  # training rows; below it embedding_head wins (BENCHMARKS.md, issue 3)
-CALIBRATION_FRACTION = 0.1
-TRAIN_TOP_LAYERS = 3  # of a 12+ layer encoder, by default (default_freeze_layers)
 
 
 @dataclass
@@ -67,6 +65,8 @@ class TrainResult:
     heldout_ids: list[str]
     train_seconds: float
     config: dict[str, Any] = field(repr=False)
+    target_error: dict[str, Any] | None = None  # the certified rule, with target_error=...
+    automation_report: list[dict[str, Any]] | None = None
 
     @property
     def accuracy(self) -> float:
@@ -99,9 +99,11 @@ def train_evaluator(
     name: str | None = None,
     stable_split: bool = False,
     onnx: bool = True,
-    quantize: str = "auto",
+    quantize: Quantize = "auto",
     memory: bool = True,
     small_data: bool | None = None,
+    target_error: float | None = None,
+    delta: float = 0.1,
 ) -> TrainResult:
     """Train, calibrate, measure on held-out human labels and save an evaluator to `out_dir`.
 
@@ -117,8 +119,15 @@ def train_evaluator(
     one gets the humans' label (see judgeloop.training.memory); held-out metrics include it.
     `small_data` (default: fewer than SMALL_DATA_BELOW labels) fits on every label and measures by
     repeated cross-validation instead of a held-out slice (judgeloop.training.small_data); every
-    evaluation is compared with the majority-class baseline (`metrics["baseline"]`)."""
+    evaluation is compared with the majority-class baseline (`metrics["baseline"]`).
+    `target_error` certifies a review band on the held-out rows so that the sessions decided outside
+    it are wrong at most that often, with probability 1 - `delta` (judgeloop.training.certify); the
+    rule is saved in judgeloop.json, and the evaluator flags sessions inside it `needs_review`."""
     check_quantize(quantize)
+    if target_error is not None and not 0.0 < float(target_error) < 1.0:
+        raise InvalidInput(
+            f"target error {target_error!r} is not in (0, 1)", field="target_error", expected="e.g. 0.05"
+        )
     rows = [as_example(item, number) for number, item in enumerate(examples, start=1)]
     validate_examples(rows)
     base = resolve_base_model(base_model)
@@ -130,10 +139,10 @@ def train_evaluator(
         train_idx, test_idx = heldout_split(rows, test_size, seed, stable=stable_split)
         train, test = subset(rows, train_idx), subset(rows, test_idx)
     chosen = choose_method(method, len(train))
-    estimator = _estimator(chosen, base, seed, params, progress)
+    estimator = make_estimator(chosen, base, seed, params, progress)
     cv = _cross_validate(estimator, rows, seed, augment, threshold) if small else None
     started = time.perf_counter()
-    cal_logits, cal_labels = _fit(estimator, train, seed, augment)
+    cal_logits, cal_labels = fit_estimator(estimator, train, seed, augment)
     seconds = time.perf_counter() - started
     temperature = fit_temperature(cal_logits, cal_labels)
     cut = _threshold(threshold, sigmoid(cal_logits / temperature), cal_labels)
@@ -188,6 +197,13 @@ def train_evaluator(
         if recall is not None:
             config["memory"] = {"file": MEMORY_FILE, "sessions": len(recall)}
         out = save_model(estimator, out_dir, config, runtime.file if runtime else None, recall)
+    rule, report = None, None
+    if target_error is not None:
+        from judgeloop.training.certify import certify_target_error
+
+        held = set(config["heldout_ids"])
+        rule, report = certify_target_error(out, target_error, delta, [ex for ex in rows if ex.key in held])
+        config = ModelArtifact.load(out).to_dict()
     return TrainResult(
         out,
         chosen,
@@ -200,6 +216,8 @@ def train_evaluator(
         config["heldout_ids"],
         seconds,
         config,
+        rule,
+        report,
     )
 
 
@@ -219,13 +237,13 @@ def _cross_validate(
             estimator.fit(pairs_of(fit_rows), labels_of(fit_rows))
             logits = estimator.decision_function(pairs_of(test))
             return logits, (logits >= 0).astype(int)
-        cal_logits, cal_labels = _fit(estimator, train, seed, augment)
+        cal_logits, cal_labels = fit_estimator(estimator, train, seed, augment)
         temperature = fit_temperature(cal_logits, cal_labels)
         cut = _threshold(rule, sigmoid(cal_logits / temperature), cal_labels)
         logits = estimator.decision_function(pairs_of(test))
         return logits, (sigmoid(logits / temperature) >= cut).astype(int)
 
-    repeats = REPEATS if estimator.method == "embedding_head" else 1  # a fine-tune per fold is costly
+    repeats = REPEATS if estimator.cheap_refits else 1  # a fine-tune per fold is costly
     searched = getattr(estimator, "C", None) == "auto"
     if searched:  # choose C once on every label (one of 5 values: a small leak), not in every fold
         estimator.fit(pairs_of(rows), labels_of(rows))
@@ -262,47 +280,22 @@ def _with_memory(
     return recall.adjust_logits(pairs_of(rows), logits, temperature)
 
 
-def default_freeze_layers(base: str) -> int:
-    """Lower layers to freeze by default: all but the top TRAIN_TOP_LAYERS of an encoder with 12 or
-    more layers (MPNet-base computes about 8x MiniLM-L6 per token; trained this way it fitted all
-    17,880 TruthfulQA labels in 851 s on 2 cores: BENCHMARKS.md), none for smaller encoders."""
-    try:
-        config = json.loads((Path(base) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 0
-    layers = int(config.get("num_hidden_layers") or config.get("n_layers") or 0)
-    return layers - TRAIN_TOP_LAYERS if layers >= 12 else 0
-
-
-def _estimator(
+def make_estimator(
     method: str, base: str, seed: int, params: dict[str, Any] | None, progress: bool
 ) -> PairClassifier:
+    """The method's estimator, with the defaults the method asks for (`default_settings`) under `params`."""
     settings: dict[str, Any] = {"base_model": base, **(params or {})}
-    if method == "finetune":
-        settings.setdefault("seed", seed)
-        settings.setdefault("progress", progress)
-        settings.setdefault("freeze_layers", default_freeze_layers(base))
+    for key, value in method_class(method).default_settings(base, seed, progress).items():
+        settings.setdefault(key, value)
     return make_method(method, **settings)
 
 
-def _fit(
+def fit_estimator(
     estimator: PairClassifier, train: list[Example], seed: int, augment: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Fit, and return logits and labels of calibration rows the fitted model did not train on."""
-    from judgeloop.training.augment import augment_examples
-
-    if estimator.method == "embedding_head":
-        fit_rows = augment_examples(train, seed) if augment else train
-        estimator.fit(pairs_of(fit_rows), labels_of(fit_rows))
-        oof = estimator.oof_decision_function(pairs_of(train), labels_of(train), seed=seed)  # type: ignore[attr-defined]
-        return oof, np.asarray(labels_of(train))
-    fit_idx, cal_idx = heldout_split(train, CALIBRATION_FRACTION, seed + 1)
-    fit_rows, cal_rows = subset(train, fit_idx), subset(train, cal_idx)
-    if augment:
-        fit_rows = augment_examples(fit_rows, seed)
-    cal_pairs, cal_labels = pairs_of(cal_rows), labels_of(cal_rows)
-    estimator.fit(pairs_of(fit_rows), labels_of(fit_rows), eval_set=(cal_pairs, cal_labels))  # type: ignore[call-arg]
-    return estimator.decision_function(cal_pairs), np.asarray(cal_labels)
+    """Fit, and return logits and labels of calibration rows the fitted model did not train on (each
+    method decides how: `PairClassifier.fit_calibrated`)."""
+    return estimator.fit_calibrated(train, seed, augment)
 
 
 def _threshold(rule: ThresholdRule | float, probabilities: np.ndarray, labels: np.ndarray) -> float:
@@ -385,15 +378,5 @@ def save_model(
         if memory is not None:
             memory.save(tmp)
         (tmp / "README.md").write_text(model_card(config), encoding="utf-8")
-        (tmp / MODEL_CONFIG).write_text(
-            json.dumps(config, indent=2, default=_json_default) + "\n", encoding="utf-8"
-        )
+        ModelArtifact.from_dict(config).save(tmp)
     return target.resolve()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -7,13 +7,12 @@ T < 1 sharpens a timid one; the ranking and the 0.5 decision are unchanged, only
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
 from judgeloop.stats import accuracy, expected_calibration_error, f1
+from judgeloop.types import ThresholdRule as ThresholdRule
 
-ThresholdRule = Literal["fixed", "accuracy", "f1", "balanced_accuracy"]
 T_MIN, T_MAX = 0.05, 20.0
 
 

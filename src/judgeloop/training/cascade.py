@@ -11,7 +11,6 @@ and the whole folder is written beside the target and renamed into place.
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -21,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.artifact import MODEL_CONFIG, ModelArtifact
 from judgeloop.errors import InvalidInput
-from judgeloop.evaluators.cascade import METHOD, MODEL_CONFIG, CascadeEvaluator
+from judgeloop.evaluators.cascade import METHOD, CascadeEvaluator
 from judgeloop.loop.risk_cascade import automation_report, automation_section, certify_cascade, route
 from judgeloop.training.examples import Example, data_hash
 
@@ -39,14 +39,13 @@ class CascadeResult:
 def _stage_configs(stage_dirs: Sequence[Path]) -> list[dict[str, Any]]:
     configs = []
     for path in stage_dirs:
-        cfg_path = path / MODEL_CONFIG
-        if not cfg_path.is_file():
+        if not ModelArtifact.exists(path):
             raise InvalidInput(
                 f"stage {path} is not a judgeloop model directory (no {MODEL_CONFIG})",
                 field="stage",
                 expected="a folder written by `judgeloop train` or a registry name@version",
             )
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        config = ModelArtifact.load(path).to_dict()
         if config.get("method") == METHOD:
             raise InvalidInput(f"stage {path} is itself a cascade", field="stage", expected="a single model")
         configs.append(config)
@@ -155,12 +154,10 @@ def _write(out_dir: Path, dirs: Sequence[Path], config: dict[str, Any]) -> Path:
     try:
         for k, d in enumerate(dirs, start=1):
             shutil.copytree(d, staging / "stages" / str(k))
-        (staging / MODEL_CONFIG).write_text(
-            json.dumps(config, indent=2, default=str) + "\n", encoding="utf-8"
-        )
+        ModelArtifact.from_dict(config).save(staging)
         (staging / "README.md").write_text(cascade_card(config), encoding="utf-8")
         if out_dir.exists():
-            if not (out_dir / MODEL_CONFIG).is_file():
+            if not ModelArtifact.exists(out_dir):
                 raise InvalidInput(
                     f"{out_dir} exists and is not a model folder", field="out", expected="a new folder"
                 )

@@ -87,7 +87,7 @@ def export_runtime(
 
 def _gate(truth: list[int], int8: np.ndarray, fp32: np.ndarray) -> tuple[bool, str]:
     """The registry's promotion gate ('not worse') with int8 as the candidate and fp32 as the champion."""
-    from judgeloop.registry import compare_predictions, gate_decision
+    from judgeloop.gate import compare_predictions, gate_decision
 
     if not truth:
         return True, "no held-out rows"
@@ -102,3 +102,84 @@ def _value(metrics: dict[str, Any], name: str) -> float | None:
 
 def _accuracy(metrics: dict[str, Any]) -> float:
     return _value(metrics, "accuracy") or 0.0
+
+
+@dataclass
+class Reexport:
+    """What `reexport_onnx` wrote: the ONNX file, the held-out metrics on it (when re-measured), the
+    config's new "runtime" entry, and the largest probability difference from torch on two samples."""
+
+    path: Path
+    metrics: dict[str, Any] | None
+    runtime: dict[str, Any]
+    max_difference: float
+
+
+def reexport_onnx(
+    model_dir: str | Path, *, int8: bool = False, heldout: list[Example] | None = None, measured_on: str = ""
+) -> Reexport:
+    """Add model.onnx (or model.int8.onnx, `int8`) to a trained model folder. With `heldout` (the
+    model's held-out examples) the held-out rows are scored again on the new runtime and the folder's
+    held-out metrics replaced (`measured_on` says from where); without, they stay those of the runtime
+    they were measured on, and judgeloop.json's "runtime" says which. The other ONNX file, if any, is
+    removed and the model card rewritten."""
+    import shutil
+    import tempfile
+
+    from judgeloop.artifact import ModelArtifact
+    from judgeloop.evaluators.learned import LearnedEvaluator
+    from judgeloop.io import atomic_write_text
+    from judgeloop.training.onnx import ONNX_FILE
+    from judgeloop.training.report import model_card
+
+    model_dir = Path(model_dir)
+    ev = LearnedEvaluator.load(model_dir, runtime="torch")
+    with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
+        exported = ev.model.export_onnx(Path(staging))
+        if int8:
+            exported = quantize_int8(exported, Path(staging) / INT8_FILE)
+        metrics = _measure_on(ev, exported, heldout) if heldout is not None else None
+        path = Path(shutil.copy2(exported, model_dir / exported.name))
+    config = dict(ev.config, onnx=path.name)
+    runtime: dict[str, Any] = {
+        "onnx": path.name,
+        "quantized": "int8" if int8 else None,
+        "rule": "export-onnx",
+    }
+    if metrics is not None:
+        config["metrics"] = dict(config.get("metrics") or {}, heldout=metrics)
+        runtime["heldout_accuracy"] = {"int8" if int8 else "fp32": metrics["accuracy"]["value"]}
+        runtime["measured_on"] = measured_on
+    elif "metrics" in config:
+        runtime["metrics_from"] = measured_runtime(ev.config)
+    config["runtime"] = runtime
+    ModelArtifact.from_dict(config).save(model_dir)
+    if "metrics" in config:
+        atomic_write_text(model_dir / "README.md", model_card(config))  # the card names the runtime
+    (model_dir / (ONNX_FILE if path.name == INT8_FILE else INT8_FILE)).unlink(missing_ok=True)  # not used
+    sample = [("Where is my order?", "It shipped on Monday."), ("Can I return shoes?", "No.")]
+    fast = LearnedEvaluator.load(model_dir, runtime="onnx")
+    diff = float(abs(fast.predict_proba(sample) - ev.predict_proba(sample)).max())
+    return Reexport(path, metrics, runtime, diff)
+
+
+def measured_runtime(config: dict[str, Any]) -> str:
+    """The runtime a model's held-out metrics were measured on."""
+    runtime = config.get("runtime")
+    if not runtime:
+        return "torch"
+    return str(
+        runtime.get("metrics_from") or ("ONNX int8" if runtime.get("quantized") == "int8" else "ONNX fp32")
+    )
+
+
+def _measure_on(ev: Any, onnx_file: Path, heldout: list[Example]) -> dict[str, Any]:
+    """Held-out metrics of `ev` with its encoder pass on `onnx_file` (label memory included)."""
+    ev.model.attach_onnx(onnx_file)
+    pairs = pairs_of(heldout)
+    logits = ev.model.decision_function(pairs)
+    if ev.memory is not None:
+        logits = ev.memory.adjust_logits(pairs, logits, ev.temperature)
+    metrics = heldout_metrics(labels_of(heldout), logits, ev.temperature, ev.threshold)
+    ev.model.detach_onnx()  # back to torch for the comparison after
+    return metrics

@@ -18,11 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from judgeloop.artifact import FORMAT, ModelArtifact
 from judgeloop.training.pairwise_data import Choice, PairExample, as_pair_example, validate_pairs
 from judgeloop.training.pairwise_model import METHOD, BTComparator, choose, davidson, fit_davidson
-
-MODEL_CONFIG = "judgeloop.json"
-FORMAT = "judgeloop-evaluator/1"
 
 
 @dataclass
@@ -160,7 +158,7 @@ def train_pairwise(
     }
     heldout_run = HeldoutRun(test, test_margins, temperature, nu)
     out = save_comparator(model, out_dir, config, onnx, quantize, heldout_run)
-    config = json.loads((out / MODEL_CONFIG).read_text(encoding="utf-8"))
+    config = ModelArtifact.load(out).to_dict()
     return PairwiseTrainResult(
         out,
         METHOD,
@@ -315,13 +313,5 @@ def save_comparator(
             if int8_metrics is not None:
                 config["metrics"] = {**config["metrics"], "heldout": int8_metrics}
         (tmp / "README.md").write_text(pairwise_model_card(config), encoding="utf-8")
-        (tmp / MODEL_CONFIG).write_text(json.dumps(config, indent=2, default=_json_default) + "\n", "utf-8")
+        ModelArtifact.from_dict(config).save(tmp)
     return target.resolve()
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -69,6 +69,34 @@ class PairClassifier:
 
     # --- prediction ---------------------------------------------------------------------------
 
+    cheap_refits: ClassVar[bool] = False  # True: small-data cross-validation may repeat (a refit per fold)
+    calibration_fraction: ClassVar[float] = 0.1  # of the training rows, held out for calibration
+
+    @classmethod
+    def default_settings(cls, base_model: str, seed: int, progress: bool) -> dict[str, Any]:
+        """Hyperparameters the training API fills in when the caller leaves them out."""
+        return {}
+
+    def fit_calibrated(self, train: list[Any], seed: int, augment: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Fit on `train` (Examples), and return the logits and labels of calibration rows the fitted
+        model did not train on: by default a `calibration_fraction` slice held out of the fit."""
+        from judgeloop.training.augment import augment_examples
+        from judgeloop.training.examples import labels_of, pairs_of
+        from judgeloop.training.splits import heldout_split, subset
+
+        fit_idx, cal_idx = heldout_split(train, self.calibration_fraction, seed + 1)
+        fit_rows, cal_rows = subset(train, fit_idx), subset(train, cal_idx)
+        if augment:
+            fit_rows = augment_examples(fit_rows, seed)
+        self._fit_with_eval(
+            pairs_of(fit_rows), labels_of(fit_rows), (pairs_of(cal_rows), labels_of(cal_rows))
+        )
+        return self.decision_function(pairs_of(cal_rows)), np.asarray(labels_of(cal_rows))
+
+    def _fit_with_eval(self, X: Sequence[Pair], y: Sequence[int], eval_set: tuple[Any, Any]) -> None:
+        """Fit with a validation set the method may use (FineTune keeps its best epoch on it)."""
+        self.fit(X, y)
+
     def fit(self, X: Sequence[Pair], y: Sequence[int]) -> PairClassifier:
         raise NotImplementedError
 

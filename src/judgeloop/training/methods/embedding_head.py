@@ -212,6 +212,18 @@ class EmbeddingHead(PairClassifier):
 
     # --- learning -----------------------------------------------------------------------------
 
+    cheap_refits = True  # a refit is a logistic regression on cached embeddings
+
+    def fit_calibrated(self, train: list[Any], seed: int, augment: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Fit on every training row (augmented when asked); calibrate on out-of-fold logits."""
+        from judgeloop.training.augment import augment_examples
+        from judgeloop.training.examples import labels_of, pairs_of
+
+        fit_rows = augment_examples(train, seed) if augment else train
+        self.fit(pairs_of(fit_rows), labels_of(fit_rows))
+        oof = self.oof_decision_function(pairs_of(train), labels_of(train), seed=seed)
+        return oof, np.asarray(labels_of(train))
+
     def fit(self, X: Sequence[Pair], y: Sequence[int]) -> EmbeddingHead:
         self._check_param(
             "C", self.C == "auto" or isinstance(self.C, int | float) and self.C > 0, "'auto' or a float > 0"
