@@ -173,7 +173,7 @@ def train_command(
         bool, typer.Option("--onnx/--no-onnx", help="Also export the encoder to ONNX (faster CPU inference).")
     ] = True,
     quantize: Annotated[
-        str,
+        Literal["auto", "int8", "none"],
         typer.Option(
             help="With --onnx: auto (ship int8 when it passes the promotion gate against fp32 on the "
             "held-out labels), int8, or none."

@@ -39,7 +39,7 @@ class ProbabilisticEvaluator(Evaluator, Protocol):
 
 
 def split_rows(
-    rows: Sequence[Session] | Sequence[Pair], session_ids: Sequence[str | None] | None
+    rows: Sequence[Any], session_ids: Sequence[str | None] | None
 ) -> tuple[list[Pair], list[str | None]]:
     """Sessions (the protocol) or bare pairs (the fast path) as pairs and session ids."""
     items: list[Any] = list(rows)
@@ -47,5 +47,5 @@ def split_rows(
         if session_ids is not None:
             raise TypeError("session_ids are taken from the sessions; pass pairs to give them apart")
         return [(s.model_input, s.model_output) for s in items], [s.id for s in items]
-    ids = list(session_ids) if session_ids is not None else [None] * len(items)
+    ids: list[str | None] = list(session_ids) if session_ids is not None else [None] * len(items)
     return [tuple(p) for p in items], ids  # type: ignore[misc]

@@ -233,7 +233,7 @@ def choose_runtime(
     worse) or always ("int8"). Returns the file to serve, the summary for judgeloop.json["runtime"],
     and the held-out metrics on int8 when it is served (else None: the fp32 metrics stand)."""
     from judgeloop.evaluators.pairwise_learned import CODES
-    from judgeloop.registry import compare_predictions, gate_decision
+    from judgeloop.gate import compare_predictions, gate_decision
     from judgeloop.training.onnx import INT8_FILE, quantize_int8
 
     fp32 = model.export_onnx(staging)
