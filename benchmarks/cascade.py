@@ -29,8 +29,9 @@ questions are set aside whole for the latency runs (every row of them: sessions 
 memory hit); with `random`, `--latency` held-out rows that repeat no training session. The other
 held-out rows certify. Both certification methods are reported
 (`risk_cascade.certify_cascade`: "joint", the default, and "folds"), and an offline "stage 2 sees stage
-1" variant (the mean of the two stages' logits as stage 2's score) for comparison. Writes
-`--out` (default benchmarks/results/cascade_question.json in this mode).
+1" variant (the mean of the two stages' logits as stage 2's score) for comparison. `--combine mean_logit`
+builds and serves the cascade with that rule (`cascade build --combine mean_logit`), so the latency runs
+measure it. Writes `--out` (default benchmarks/results/cascade_question.json in this mode).
 """
 
 from __future__ import annotations
@@ -143,8 +144,9 @@ def saved_stages(args: argparse.Namespace) -> None:
         "mean_logit_accuracy": float(((mixed >= 0.5).astype(int) == y).mean()),
         "stage1_alone": report(probs[:1], thresholds[:1], y, args.repeats),
         "stage2_alone": report(probs[1:], thresholds[1:], y, args.repeats),
-        "cascade_joint": report(probs, thresholds, y, args.repeats, "joint"),
-        "cascade_folds": report(probs, thresholds, y, args.repeats, "folds"),
+        "combine": args.combine,
+        "cascade_joint": report(*served(probs, thresholds, args.combine), y, args.repeats, "joint"),
+        "cascade_folds": report(*served(probs, thresholds, args.combine), y, args.repeats, "folds"),
         "cascade_joint_stage2_mean_logit": report([probs[0], mixed], [0.5, 0.5], y, args.repeats, "joint"),
     }
     for key in ("stage1_alone", "stage2_alone", "cascade_joint", "cascade_folds"):
@@ -153,7 +155,9 @@ def saved_stages(args: argparse.Namespace) -> None:
     result["latency"] = {}
     for target in args.latency_targets:
         cascade_dir = Path(tempfile.mkdtemp(prefix="jl-cascade-")) / "cascade"
-        build_cascade(stage_dirs, cal, cascade_dir, target_error=target, name="truth-cascade")
+        build_cascade(
+            stage_dirs, cal, cascade_dir, target_error=target, name="truth-cascade", combine=args.combine
+        )
         result["latency"][f"{target:.0%}"] = latency(cascade_dir, stage_dirs[0], pairs)
         shutil.rmtree(cascade_dir.parent, ignore_errors=True)
         print(target, json.dumps(result["latency"][f"{target:.0%}"]), flush=True)
@@ -161,6 +165,15 @@ def saved_stages(args: argparse.Namespace) -> None:
     result["load_at_end"] = os.getloadavg()[0]
     out = args.out if args.out != RESULTS / "cascade.json" else RESULTS / f"cascade_{args.split}.json"
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def served(
+    probs: list[np.ndarray], thresholds: list[float], combine: str
+) -> tuple[list[np.ndarray], list[float]]:
+    """The stage scores and thresholds the cascade serves under `combine`."""
+    from judgeloop.loop.risk_cascade import stage_scores, stage_thresholds
+
+    return stage_scores(probs, combine), stage_thresholds(thresholds, combine)
 
 
 def latency_and_calibration_rows(
@@ -246,6 +259,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "cascade.json")
     parser.add_argument("--stages", nargs="+", default=None, help="saved stage folders (skips training)")
     parser.add_argument("--latency-targets", type=float, nargs="+", default=[0.05, 0.10])
+    parser.add_argument("--combine", choices=("own", "mean_logit"), default="own", help="with --stages")
     parser.add_argument(
         "--split",
         choices=("question", "random"),

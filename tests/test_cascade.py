@@ -197,6 +197,68 @@ def test_routing_follows_each_stage_rule(stages, data):
     assert [v.stage for v in verdicts] == expected[:5] and all(v.latency_ms > 0 for v in verdicts)
 
 
+def test_mean_logit_stage_scores_are_the_ensemble_of_the_stages_so_far():
+    from judgeloop.loop.risk_cascade import stage_scores, stage_thresholds
+
+    p1, p2, p3 = np.array([0.9, 0.2, 0.5]), np.array([0.6, 0.4, 0.99]), np.array([0.1, 0.1, 0.1])
+    s1, s2, s3 = stage_scores([p1, p2, p3], "mean_logit")
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    assert np.allclose(s1, p1)
+    assert np.allclose(logit(s2), (logit(p1) + logit(p2)) / 2)
+    assert np.allclose(logit(s3), (logit(p1) + logit(p2) + logit(p3)) / 3)
+    assert [np.allclose(a, b) for a, b in zip(stage_scores([p1, p2], "own"), [p1, p2], strict=True)] == [1, 1]
+    cuts = stage_thresholds([0.5, 0.8], "mean_logit")
+    assert cuts[0] == 0.5 and logit(cuts[1]) == pytest.approx(logit(0.8) / 2)
+    with pytest.raises(InvalidInput, match="combine|stage score rule"):
+        stage_scores([p1], "max")
+
+
+@pytest.fixture(scope="module")
+def other_stage(data, tmp_path_factory) -> Path:
+    """A second model unlike `stages` (trained with synthetic negatives), holding out the same rows."""
+    from judgeloop.io import read_dataset
+    from judgeloop.training import examples_from_rows, train_evaluator
+
+    out = tmp_path_factory.mktemp("other") / "s3"
+    examples = examples_from_rows(read_dataset(data, id_col="session_id").rows)
+    train_evaluator(
+        examples, out, name="augmented", test_size=0.5, progress=False, onnx=False, seed=0,
+        small_data=False, memory=False, augment=True,
+    )  # fmt: skip
+    return out
+
+
+def test_mean_logit_cascade_serves_what_it_certified(stages, other_stage, data, tmp_path, capsys):
+    from judgeloop.evaluators.learned import LearnedEvaluator
+    from judgeloop.loop.risk_cascade import stage_scores
+
+    stages = (other_stage, stages[1])
+    out = tmp_path / "ensemble"
+    args = ["cascade", "build", "--stage", str(stages[1]), "--stage", str(stages[0]), "--combine"]
+    args += ["mean_logit", "--data", str(data), "--id-col", "session_id", "--target-error", "0.3"]
+    assert run([*args, "--out", str(out), "--json"]) == 0
+    capsys.readouterr()
+    config = json.loads((out / "judgeloop.json").read_text())
+    assert config["combine"] == "mean_logit" and "mean_logit" in (out / "README.md").read_text()
+    cascade = CascadeEvaluator.load(out)
+    models = [LearnedEvaluator.load(d) for d in (stages[1], stages[0])]
+    from judgeloop.io import read_dataset
+
+    heldout = set(config["heldout_ids"])
+    rows = [r for r in read_dataset(data, id_col="session_id").rows if r.session.id in heldout]
+    pairs = [(r.session.model_input, r.session.model_output) for r in rows]
+    own = [m.predict_proba(pairs) for m in models]
+    expected = stage_scores(own, "mean_logit")
+    assert not np.allclose(expected[1], own[1])  # the ensemble is not stage 2's own score
+    got = cascade.stage_probs(pairs)
+    assert np.allclose(got[0], expected[0]) and np.allclose(got[1], expected[1])
+    staged = cascade.predict_staged(pairs)
+    for i, p in enumerate(staged):  # each session carries the score of the stage that decided it
+        k = 0 if p.stage == "1:" + config["stages"][0]["name"] else 1
+        assert float(p) == pytest.approx(expected[k][i], abs=1e-6)
+    assert any(p.stage is None or not p.stage.startswith("1:") for p in staged)
+
+
 def _rule(tau: float, threshold: float):
     from judgeloop.loop.risk import AutomationRule
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -52,6 +52,13 @@ def build_command(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Cascade model folder to write.")] = None,
     name: Annotated[str | None, typer.Option(help="Registry name (default: the project's name).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the random halves of the automation report.")] = 0,
+    combine: Annotated[
+        Literal["own", "mean_logit"],
+        typer.Option(
+            help="A later stage's score: its own P(good), or mean_logit, the mean of its logit and the "
+            "earlier stages' (an ensemble at the cost of the new stage's pass; for a second cheap model)."
+        ),
+    ] = "own",
     promote: Annotated[
         bool, typer.Option("--promote", help="--project: promote through the gate after building.")
     ] = False,
@@ -83,7 +90,14 @@ def build_command(
         examples, _ = _examples_from_file(data, (input_col, output_col, label_col, id_col), None)
     dirs = [_stage_dir(ref, ws if ws is not None else (None if db is None else _ws(db))) for ref in stage]
     result = build_cascade(
-        dirs, examples, out_dir, target_error=target_error, delta=delta, seed=seed, name=name or "cascade"
+        dirs,
+        examples,
+        out_dir,
+        target_error=target_error,
+        delta=delta,
+        seed=seed,
+        name=name or "cascade",
+        combine=combine,
     )
     report: dict[str, Any] = {"out": str(result.out_dir), **result.config["automation"]}
     if ws is not None and project is not None and name is not None:

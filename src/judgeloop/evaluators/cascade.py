@@ -8,7 +8,9 @@ The folder holds the stages' model folders (`stages/1`, `stages/2`, ...) and a j
 `stages` list gives each stage's certified rule (judgeloop.loop.risk_cascade). A session goes to stage 1;
 it leaves at the first stage whose confidence max(p, 1 - p) reaches that stage's tau; a session no
 stage decides gets the last stage's label and `needs_review: true`. Later stages run only on the
-sessions still open.
+sessions still open. With `"combine": "mean_logit"` in judgeloop.json a later stage's score is the mean
+of its logit and the earlier stages' (`risk_cascade.stage_scores`): a cheap second model then makes an
+ensemble for the sessions stage 1 is unsure of, at the cost of its own pass only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from judgeloop.artifact import ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.loop.risk import AutomationRule
-from judgeloop.loop.risk_cascade import REVIEW, decides
+from judgeloop.loop.risk_cascade import REVIEW, check_combine, decides, stage_scores, stage_thresholds
 from judgeloop.types import EncoderRuntime, ModelInput, Session, Verdict
 
 METHOD = "cascade"
@@ -77,7 +79,9 @@ class CascadeEvaluator:
             f"{k + 1}:{names[k] if k < len(names) and names[k] else getattr(stage, 'name', 'stage')}"
             for k, stage in enumerate(self.stages)
         ]
-        self.thresholds = [float(getattr(s, "threshold", 0.5)) for s in self.stages]
+        self.combine = check_combine(str(config.get("combine") or "own"))
+        own = [float(getattr(s, "threshold", 0.5)) for s in self.stages]
+        self.thresholds = stage_thresholds(own, self.combine)
         self.threshold = self.thresholds[0]
 
     @classmethod
@@ -102,6 +106,12 @@ class CascadeEvaluator:
 
     # --- scoring ------------------------------------------------------------------------------
 
+    def stage_probs(self, pairs: Sequence[Pair], batch_size: int = 64) -> list[np.ndarray]:
+        """Every stage's score on every pair (under the cascade's `combine` rule), for certification
+        and reports; serving runs a stage only on the sessions still open."""
+        own = [np.asarray(m.predict_proba(list(pairs), batch_size=batch_size)) for m in self.stages]
+        return stage_scores(own, self.combine)
+
     def predict_staged(self, pairs: Sequence[Pair], batch_size: int = 64) -> list[StagedProbability]:
         """Each pair's P(good) from the stage that decided it, with that stage and its latency."""
         pairs = list(pairs)
@@ -109,12 +119,14 @@ class CascadeEvaluator:
         stage = np.full(n, REVIEW, dtype=int)
         final = np.zeros(n)
         elapsed = np.zeros(n)  # per-session milliseconds spent up to its deciding stage
+        own = np.full((len(self.stages), n), np.nan)  # each stage's own P(good), where it ran
         open_idx = np.arange(n)
         for k, (model, rule) in enumerate(zip(self.stages, self.rules, strict=True)):
             if len(open_idx) == 0:
                 break
             started = time.perf_counter()
-            probs = np.asarray(model.predict_proba([pairs[i] for i in open_idx], batch_size=batch_size))
+            own[k, open_idx] = model.predict_proba([pairs[i] for i in open_idx], batch_size=batch_size)
+            probs = stage_scores(list(own[: k + 1, open_idx]), self.combine)[k]
             elapsed[open_idx] += (time.perf_counter() - started) * 1000 / len(open_idx)
             final[open_idx] = probs
             last = k == len(self.stages) - 1

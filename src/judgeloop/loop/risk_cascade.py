@@ -48,7 +48,45 @@ from judgeloop.loop.risk import (
 
 REPORT_TARGETS = (0.01, 0.05, 0.10)
 CERTIFY_METHODS = ("joint", "folds")
+COMBINE_RULES = ("own", "mean_logit")
 REVIEW = -1  # stage index of a session no stage decides
+
+
+def _logit(p: np.ndarray | float) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
+    return np.log(q / (1 - q))
+
+
+def check_combine(combine: str) -> str:
+    if combine not in COMBINE_RULES:
+        raise InvalidInput(
+            f"unknown stage score rule {combine!r}", field="combine", expected=" or ".join(COMBINE_RULES)
+        )
+    return combine
+
+
+def stage_scores(probs: Sequence[np.ndarray], combine: str = "own") -> list[np.ndarray]:
+    """Each stage's score on the sessions that reach it, from the stages' own P(good) on them.
+
+    `own`: a stage's own probability. `mean_logit`: stage k's score is the mean of the logits of stages
+    1..k (a later stage sees the earlier ones, an ensemble that costs only the new stage's pass: the
+    earlier stages have already scored every session that reaches stage k). The rule is fixed before
+    certification, so Learn-then-Test certifies the scores as they are served."""
+    check_combine(combine)
+    own = [np.asarray(p, dtype=float) for p in probs]
+    if combine == "own":
+        return own
+    logits = [_logit(p) for p in own]
+    return [1 / (1 + np.exp(-np.mean(logits[: k + 1], axis=0))) for k in range(len(own))]
+
+
+def stage_thresholds(thresholds: Sequence[float], combine: str = "own") -> list[float]:
+    """The label threshold of each stage's score under `combine` (the sigmoid of the mean logit cut)."""
+    check_combine(combine)
+    if combine == "own":
+        return [float(t) for t in thresholds]
+    cuts = [float(_logit(t)) for t in thresholds]
+    return [float(1 / (1 + math.exp(-float(np.mean(cuts[: k + 1]))))) for k in range(len(cuts))]
 
 
 def _uncertified(target: float, delta: float, threshold: float) -> AutomationRule:
@@ -314,7 +352,7 @@ def stored_report(
         return rows, None
     sessions = {s.id: s for s in ws.sessions(project)}
     pairs = [(sessions[uid].model_input, sessions[uid].model_output) for uid in data["session_ids"]]
-    probs = [np.asarray(stage.predict_proba(pairs)) for stage in cascade.stages]
+    probs = cascade.stage_probs(pairs)
     rows = automation_report(probs, cascade.thresholds, data["good"], delta=delta, repeats=repeats)
     return rows, list(cascade.stage_names)
 

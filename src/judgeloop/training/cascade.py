@@ -23,7 +23,15 @@ import numpy as np
 from judgeloop.artifact import MODEL_CONFIG, ModelArtifact
 from judgeloop.errors import InvalidInput
 from judgeloop.evaluators.cascade import METHOD, CascadeEvaluator
-from judgeloop.loop.risk_cascade import automation_report, automation_section, certify_cascade, route
+from judgeloop.loop.risk_cascade import (
+    automation_report,
+    automation_section,
+    certify_cascade,
+    check_combine,
+    route,
+    stage_scores,
+    stage_thresholds,
+)
 from judgeloop.training.examples import Example, data_hash
 
 MIN_CALIBRATION = 20
@@ -75,11 +83,14 @@ def build_cascade(
     seed: int = 0,
     name: str | None = None,
     stage_names: Sequence[str] | None = None,
+    combine: str = "own",
 ) -> CascadeResult:
-    """Certify the stages in order on labels none of them trained on and write the cascade folder."""
+    """Certify the stages in order on labels none of them trained on and write the cascade folder.
+    `combine="mean_logit"`: a later stage's score is the mean logit of it and the stages before it."""
     from judgeloop.evaluators.learned import LearnedEvaluator
     from judgeloop.types import utcnow
 
+    check_combine(combine)
     dirs = [Path(d) for d in stage_dirs]
     if not dirs:
         raise InvalidInput("give at least one --stage", field="stage", expected="model folders, in order")
@@ -95,8 +106,8 @@ def build_cascade(
     stages = [LearnedEvaluator.load(d) for d in dirs]
     pairs = [ex.pair for ex in rows]
     good = np.array([ex.label for ex in rows], dtype=int)
-    probs = [np.asarray(s.predict_proba(pairs)) for s in stages]
-    thresholds = [s.threshold for s in stages]
+    probs = stage_scores([np.asarray(s.predict_proba(pairs)) for s in stages], combine)
+    thresholds = stage_thresholds([s.threshold for s in stages], combine)
     rules = certify_cascade(probs, thresholds, good, target=target_error, delta=delta, seed=seed)
     names = list(stage_names or [str(c.get("name") or d.name) for c, d in zip(configs, dirs, strict=True)])
     report = automation_report(probs, thresholds, good, delta=delta, seed=seed)
@@ -119,6 +130,7 @@ def build_cascade(
         ],
         "threshold": thresholds[0],
         "temperature": None,
+        "combine": combine,
         "automation": {
             "target": target_error,
             "delta": delta,
@@ -186,6 +198,15 @@ def cascade_card(config: dict[str, Any]) -> str:
             for k, s in enumerate(config["stages"])
         ),
         "",
+        *(
+            [
+                "Stage scores: from stage 2 on, a stage's score is the mean of its logit and the earlier",
+                "stages' (`combine: mean_logit`), so each later stage is an ensemble of all before it.",
+                "",
+            ]
+            if config.get("combine") == "mean_logit"
+            else []
+        ),
         f"Certified on {config['n_calibration']} held-out human labels that no stage trained on, at target "
         f"error {auto['target']:.1%} with confidence {1 - auto['delta']:.0%} ({auto['method']}): the cascade "
         f"decides {auto['share']:.1%} of them alone ("
