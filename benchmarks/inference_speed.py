@@ -56,7 +56,7 @@ BATCH = 64
 
 def load_sessions(data: str, limit: int) -> list[tuple[Any, str, int]]:
     if data == "truthfulqa":
-        from loop_data import DATA, read_rows
+        from benchmarks.loop_data import DATA, read_rows
 
         questions, answers, good = read_rows(DATA)
         order = np.random.default_rng(0).permutation(len(good))[:limit]

@@ -94,8 +94,8 @@ def test_ray_engine_keeps_row_order_across_shards_and_reads_parquet(tmp_path):
     scored = list(score_rows(evaluator, dataset.rows, options))
     assert [s.row for s in scored] == [r.row for r in dataset.rows] == list(range(1, 151))
     assert [s.id for s in scored] == [r.session.id for r in dataset.rows]
-    # fp32 (torch) scores do not depend on the batch's other rows (int8 ONNX quantizes activations
-    # per batch, see the README), so the whole file scored here must match row by row
+    # scores do not depend on the batch's other rows (torch fp32 here; int8 ONNX runs one session at a
+    # time for that reason, see the README), so the whole file scored here must match row by row
     here = evaluator.predict_proba([(r.session.model_input, r.session.model_output) for r in dataset.rows])
     assert [s.probability for s in scored] == pytest.approx(list(here), abs=1e-5)
     assert list((tmp_path / "staging").iterdir()) == []  # the staged shards are removed

@@ -204,7 +204,7 @@ def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
         tiny_examples() * 2,
         out,
         method="finetune",
-        params={"epochs": 2, "num_layers": 2, "max_length": 64, "batch_size": 8},
+        params={"epochs": 3, "num_layers": 2, "max_length": 64, "batch_size": 8, "lr": 2e-4},
         progress=False,
     )
     assert result.method == "finetune" and len(result.config["metrics"]["train"]["history"]) >= 1
@@ -213,8 +213,14 @@ def test_finetune_method_trains_saves_and_reloads(tmp_path: Path) -> None:
         ("Where is my order?", "Please share your order number and I will check."),
         ("Where is my order?", "Figure it out yourself."),
     ]
-    good, bad = ev.predict_proba(pairs)
-    assert good > bad
+    # it learned: over the 50 sessions (label memory off) the good ones score higher on average. At
+    # lr 2e-4 the margin was 0.09-0.47 over three seeds; 2 epochs at the default lr learned nothing
+    # (margin 0.0002), and one pair's order after a tiny fine-tune is a coin toss (0.4947 vs 0.4952)
+    ev.memory = None
+    rows = tiny_examples()
+    p = ev.predict_proba([(q, a) for q, a, _ in rows])
+    good_rows = np.array([g for *_, g in rows])
+    assert p[good_rows].mean() - p[~good_rows].mean() > 0.03
     # served on ONNX Runtime, the torch weights stay on disk until something needs them
     assert ev.runtime == "onnx" and getattr(ev.model, "model_", None) is None
     from judgeloop.evaluators.learned import LearnedEvaluator
@@ -438,6 +444,16 @@ def test_onnx_export_fp32_matches_torch_and_int8_stays_close(tmp_path: Path, cli
     assert "`model.int8.onnx`" in (plain / "README.md").read_text()
     diff = np.abs(int8.predict_proba(pairs) - torch_p)
     assert diff.max() < 0.05 and diff.max() > 1e-6  # the int8 weights really are used
+    # an int8 score does not depend on the batch: dynamic quantization takes one activation scale
+    # per tensor, so the graph runs one session at a time (fresh evaluators: no embedding cache hit)
+    assert int8.model.onnx_.per_session
+    together = LearnedEvaluator.load(plain).predict_proba(pairs)
+    alone = [LearnedEvaluator.load(plain).predict_proba([pair])[0] for pair in pairs]
+    np.testing.assert_allclose(together, alone, atol=1e-7)
+    whole = LearnedEvaluator.load(plain)
+    whole.model.onnx_.per_session = False  # the whole padded batch in one run: scores move with it
+    assert np.abs(whole.predict_proba(pairs) - np.array(alone)).max() > 1e-6
+    assert not fp32.model.onnx_.per_session  # fp32 graphs run batched (their scores are batch-free)
 
 
 def test_quantize_auto_keeps_fp32_when_int8_loses_accuracy(tmp_path: Path, monkeypatch) -> None:
