@@ -38,3 +38,43 @@ def test_prefix_cache_reuses_the_shared_prompt_and_changes_nothing() -> None:
         verdict = json.loads(completion.text)
         assert set(verdict) == set(schema["properties"])
     assert cold._prefix.cache is None and warm._prefix.ids == second_ids
+
+
+@pytest.mark.timeout(1800)
+def test_the_converted_gguf_is_kept_whole_and_loads_to_the_same_model(tmp_path, monkeypatch) -> None:
+    import torch
+
+    from judgeloop.causal_lm import (
+        CONVERTED_MARKER,
+        _from_pretrained,
+        _keep_converted,
+        converted_dir,
+        load_causal_lm,
+        split_spec,
+    )
+
+    lm = load_causal_lm("local")  # de-quantized from the GGUF, or the copy kept in the user's home
+    monkeypatch.setenv("JUDGELOOP_HOME", str(tmp_path / "home"))
+    target = converted_dir(*split_spec("local"))
+    assert target.is_relative_to(tmp_path / "home" / "llm") and not target.exists()
+    _keep_converted(lm.model, lm.tokenizer, target)
+    assert (target / CONVERTED_MARKER).is_file() and (target / "model.safetensors").is_file()
+    assert [p.name for p in target.parent.iterdir()] == [target.name]  # no temporary folder left
+    tokenizer, model = _from_pretrained("kept", str(target), None)
+    messages = [{"role": "user", "content": "Where is my order?"}]
+    ids = lm.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+    ids = ids["input_ids"] if not torch.is_tensor(ids) else ids
+    again = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+    again = again["input_ids"] if not torch.is_tensor(again) else again
+    assert ids.tolist() == again.tolist()  # the same chat template and vocabulary
+    with torch.inference_mode():
+        assert torch.equal(lm.model(input_ids=ids).logits, model.eval()(input_ids=ids).logits)
+
+
+def test_a_free_string_stops_when_it_starts_to_repeat_itself() -> None:
+    from judgeloop.llm.constrained import REPEAT_SPAN, _loops
+
+    loop = list(range(10)) * 2  # ten tokens, then the same ten again
+    assert not any(_loops(loop[:n]) for n in range(10 + REPEAT_SPAN))
+    assert _loops(loop[: 10 + REPEAT_SPAN])
+    assert not _loops(list(range(40)))

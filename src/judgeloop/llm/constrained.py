@@ -8,7 +8,9 @@ only decides
   restricted to the token sequences of the allowed values (a trie walk: "1" vs "10" is decided by
   whether the model prefers "0" or the next skeleton token after "1"), and
 - each free string, token by token, with tokens that would break out of the string (quotes, control
-  characters, special tokens) masked, until the model picks a token that starts with a quote.
+  characters, special tokens) masked, until the model picks a token that starts with a quote, the
+  token budget is spent, or the string starts to repeat itself (its last `REPEAT_SPAN` tokens already
+  occur earlier in it: the repeat is dropped and the string closed).
 
 The result is always a JSON object that validates against the schema. Supported schemas: an object
 whose properties are `{"type": "integer", "minimum": a, "maximum": b}` (b - a <= 100), `"number"` with
@@ -25,6 +27,7 @@ from typing import Any
 from judgeloop.llm.base import LLMError
 
 MAX_RANGE = 100
+REPEAT_SPAN = 8  # a free string stops once its last this-many tokens repeat an earlier stretch of it
 
 
 class UnsupportedSchema(LLMError):
@@ -202,7 +205,21 @@ class SchemaDecoder:
                 break
             tokens.append(tok)
             self._push([tok])
+            if _loops(tokens):
+                del tokens[-REPEAT_SPAN:]  # the string is closed before the repeat
+                break
             if max_chars is not None and len(self.tokenizer.decode(tokens)) >= max_chars:
                 break
         text = str(self.tokenizer.decode(tokens)).strip()
         return text[:max_chars] if max_chars is not None else text
+
+
+def _loops(tokens: list[int]) -> bool:
+    """Whether the last REPEAT_SPAN tokens already occur earlier in `tokens`: greedy decoding of a small
+    model falls into loops ("the input is not correct, and the input is not correct, ..."), and each
+    looped token costs a forward pass without adding anything."""
+    n = REPEAT_SPAN
+    if len(tokens) < 2 * n:
+        return False
+    tail = tokens[-n:]
+    return any(tokens[i : i + n] == tail for i in range(len(tokens) - 2 * n + 1))

@@ -17,6 +17,8 @@ from typing import Any
 from judgeloop.llm.base import Completion, Message, check_messages
 from judgeloop.llm.constrained import SchemaDecoder, Vocab, plan_schema
 
+BUNDLED_STRING_TOKENS = 48  # the bundled model's rationale budget (tokens)
+
 
 class LocalClient:
     """An `LLMClient` over a transformers causal LM (spec as in `judgeloop.causal_lm`)."""
@@ -24,10 +26,15 @@ class LocalClient:
     supports_json_schema: bool = True  # flat rubric schemas, via constrained decoding
 
     def __init__(
-        self, spec: str = "local", *, max_string_tokens: int = 160, prefix_cache: bool = True
+        self, spec: str = "local", *, max_string_tokens: int | None = None, prefix_cache: bool = True
     ) -> None:
         self.spec = spec
-        self.model = "local" if spec in ("local", "smollm2", "local:smollm2") else spec
+        bundled = spec in ("local", "smollm2", "local:smollm2")
+        self.model = "local" if bundled else spec
+        # Each token of a free string (a judge's rationale) is one forward pass: the bundled 135M model
+        # shows the machinery, so its rationale is kept short; a model of the user's gets more room.
+        if max_string_tokens is None:
+            max_string_tokens = BUNDLED_STRING_TOKENS if bundled else 160
         self.max_string_tokens = max_string_tokens
         self._vocab: Vocab | None = None
         self._prefix = PrefixCache(enabled=prefix_cache)
