@@ -2,12 +2,20 @@
 
 Heavy libraries (torch, transformers) are imported inside commands, never here, so that
 `judgeloop --help` and the store commands stay fast.
+
+Before torch is loaded, the CLI asks its OpenMP runtime to wait passively (`OMP_WAIT_POLICY=PASSIVE`,
+unless the user set it): by default idle OpenMP threads spin, and when other processes hold the cores
+two torch threads spend most of their time waiting on each other. Measured on 2 cores at load 4.5, a
+300-token SmolLM2 pass took 13.9 s spinning and 4.5 s passive; one decoding step 1,089 ms and 187 ms.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer
 from rich.console import Console
