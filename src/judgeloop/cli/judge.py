@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -16,8 +17,7 @@ from judgeloop.cli.options import DbOption
 from judgeloop.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from judgeloop.judging.rubric import Rubric
-    from judgeloop.llm.runner import Runner
+    from judgeloop.llm.runner import Usage
     from judgeloop.types import Session, Verdict
 
 out = Console()
@@ -113,14 +113,18 @@ def verdict_line(verdict: Verdict, row: int | None = None) -> dict[str, Any]:
     }
 
 
+def _local_chunks(judge: Any, sessions: list[Session], chunk: int) -> Iterator[list[Verdict]]:
+    for start in range(0, len(sessions), chunk):
+        yield judge.evaluate(sessions[start : start + chunk])
+
+
 def _run(
-    judge: Any,
-    sessions: list[Session],
+    chunks: Iterator[list[Verdict]],
+    total: int,
     out_path: Path | None,
-    chunk: int,
     store: tuple[Any, str] | None = None,
 ) -> list[Verdict]:
-    """Judge in chunks; each chunk's verdicts are written (file and/or store) before the next starts."""
+    """Write each chunk's verdicts (file and/or store) as it comes, in session order."""
     from judgeloop.progress import reporting, track
 
     verdicts: list[Verdict] = []
@@ -129,9 +133,9 @@ def _run(
     with ExitStack() as stack:
         fh = stack.enter_context(out_path.open("w", encoding="utf-8")) if out_path is not None else None
         stack.enter_context(reporting())
-        bar = stack.enter_context(track("judging", len(sessions), unit="rows"))
-        for start in range(0, len(sessions), chunk):
-            batch = judge.evaluate(sessions[start : start + chunk])
+        bar = stack.enter_context(track("judging", total, unit="rows"))
+        for batch in chunks:
+            start = len(verdicts)
             if fh is not None:
                 lines = (verdict_line(v, start + i + 1) for i, v in enumerate(batch))
                 fh.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
@@ -143,9 +147,8 @@ def _run(
     return verdicts
 
 
-def _summary(verdicts: list[Verdict], runner: Runner, where: Path | str) -> None:
+def _summary(verdicts: list[Verdict], usage: Usage, where: Path | str) -> None:
     n_ok = sum(v.status == "ok" for v in verdicts)
-    usage = runner.usage
     cost = f"${usage.cost_usd:.4f}" + (
         f" (+{usage.unpriced_calls} unpriced calls)" if usage.unpriced_calls else ""
     )
@@ -159,16 +162,6 @@ def _summary(verdicts: list[Verdict], runner: Runner, where: Path | str) -> None
         out.print(f"pass rate {sum(1 for p in passed if p) / len(passed):.1%} of ok verdicts; wrote {where}")
     else:
         out.print(f"wrote {where}")
-
-
-def _make_judge(
-    runner: Runner, rubric: Rubric | str, pairwise: bool, short: bool, name: str | None, **kw: Any
-) -> Any:
-    from judgeloop.judging import PairwiseJudge, RubricJudge
-
-    if pairwise:
-        return PairwiseJudge(runner, short=short, name=name or "judge:pairwise", **kw)
-    return RubricJudge(runner, rubric, rationale=not short, name=name, **kw)
 
 
 def _project_sessions(ws: Any, project: str, pairwise: bool, limit: int | None) -> list[Session]:
@@ -236,6 +229,19 @@ def judge_command(
     id_col: Annotated[
         str | None, typer.Option(help="FILE's id column (default: session_id or id; else a content hash).")
     ] = None,
+    engine: Annotated[
+        Literal["local", "ray"],
+        typer.Option(
+            help="Judge in this process, or spread the calls over Ray actors (judgeloop.ray_judge)."
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="--engine ray: a running Ray cluster (default: start a local Ray runtime)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="--engine ray: judging actors (default: one per core).")
+    ] = None,
 ) -> None:
     """Grade sessions with an LLM judge: every row of FILE (verdicts to --out), or a project's sessions
     (verdicts into the store, errors included). Then: judgeloop agreement --evaluator NAME --project P."""
@@ -249,8 +255,9 @@ def judge_command(
         raise InvalidInput(
             "judging a file needs --out", field="out", expected="judgeloop judge FILE --out OUT"
         )
-    from judgeloop.judging import load_rubric
+    from judgeloop.judging import load_rubric, make_judge
     from judgeloop.llm import make_client
+    from judgeloop.llm.runner import Usage
 
     options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature, "seed": seed}
     rubric_ = load_rubric(rubric) if not pairwise else rubric
@@ -267,14 +274,38 @@ def judge_command(
         assert file is not None
         sessions = read_sessions(file, id_col)
         sessions = sessions[:limit] if limit else sessions
-    runner = make_client(model, base_url, concurrency=concurrency, cache=cache)
-    judge = _make_judge(runner, rubric_, pairwise, short, name, **options)
-    verdicts = _run(judge, sessions, out_path, chunk=max(1, concurrency), store=store)  # progress per round
-    _summary(verdicts, runner, out_path or f"project {project!r} as evaluator {judge.name!r}")
+    if engine == "ray":
+        from judgeloop.ray_engine import RayOptions, require_ray
+        from judgeloop.ray_judge import JudgeSpec, judge_chunks
+
+        require_ray()
+        spec = JudgeSpec(
+            model=model,
+            base_url=base_url,
+            rubric=rubric_,
+            pairwise=pairwise,
+            short=short,
+            name=name,
+            concurrency=concurrency,
+            options=options,
+            cache_db=store[0].url if store is not None else None,
+        )
+        judge_name = make_judge(None, rubric_, pairwise, short, name, **options).name
+        usage = Usage()
+        ray = RayOptions(address=ray_address, workers=workers)
+        # an actor judges `concurrency` sessions at once; chunks of 4 rounds keep every actor busy
+        chunks = judge_chunks(spec, sessions, max(1, concurrency) * 4, ray, usage)
+    else:
+        runner = make_client(model, base_url, concurrency=concurrency, cache=cache)
+        judge = make_judge(runner, rubric_, pairwise, short, name, **options)
+        judge_name, usage = judge.name, runner.usage
+        chunks = _local_chunks(judge, sessions, max(1, concurrency))  # progress per round
+    verdicts = _run(chunks, len(sessions), out_path, store=store)
+    _summary(verdicts, usage, out_path or f"project {project!r} as evaluator {judge_name!r}")
     if pairwise:
         _bias_summary(verdicts, sessions)
     if project is not None:
-        out.print(f"next: judgeloop agreement --evaluator {judge.name} --project {project}")
+        out.print(f"next: judgeloop agreement --evaluator {judge_name} --project {project}")
 
 
 # --- llm serve --------------------------------------------------------------------------------------

@@ -26,6 +26,21 @@ from judgeloop.llm.base import LLMClient
 from judgeloop.types import Session, Verdict
 
 
+def make_judge(
+    runner: Any,
+    rubric: Rubric | str,
+    pairwise: bool = False,
+    short: bool = False,
+    name: str | None = None,
+    **options: Any,
+) -> RubricJudge | PairwiseJudge:
+    """The judge `judgeloop judge` runs: pairwise (both orders) or by rubric; `short` asks for the scores
+    or the verdict without a rationale."""
+    if pairwise:
+        return PairwiseJudge(runner, short=short, name=name or "judge:pairwise", **options)
+    return RubricJudge(runner, rubric, rationale=not short, name=name, **options)
+
+
 def as_sessions(items: Iterable[Session | dict[str, Any]]) -> list[Session]:
     sessions = []
     for row, item in enumerate(items, start=1):
@@ -79,6 +94,7 @@ __all__ = [
     "Rubric",
     "RubricJudge",
     "as_sessions",
+    "make_judge",
     "bias_report",
     "builtin_rubrics",
     "judge",
