@@ -59,6 +59,21 @@ def _seed(ws: Workspace) -> None:
     ws.add_verdicts(P, first)
     ws.add_verdicts(P, judge)
     ws.add_verdicts(P, again)
+    # imported late: old times, the highest pks (a session's pk does not follow its time)
+    late = [
+        Session(
+            id=f"late{i}", model_input=f"late q{i}", model_output="a", created_at=T0 + timedelta(hours=7 * i)
+        )
+        for i in range(1, 8)
+    ]
+    ws.add_sessions(P, late)
+    ws.add_verdicts(
+        P,
+        [
+            Verdict(session_id=x.id, evaluator="support", version="1", label=i % 2, probability=0.1 + 0.1 * i)
+            for i, x in enumerate(late)
+        ],
+    )
     for i, s in enumerate(sessions):
         if i % 4 == 0:
             ws.add_label(P, Label(session_id=s.id, reviewer="r0", good=i % 8 == 0))

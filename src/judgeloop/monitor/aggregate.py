@@ -20,7 +20,7 @@ from sqlalchemy.orm import aliased
 
 from judgeloop.monitor.queries import TimeAxis, as_utc, split_ref
 from judgeloop.monitor.series import BUCKETS, Series, Window
-from judgeloop.monitor.sql import as_time, is_latest, window_start
+from judgeloop.monitor.sql import as_time, is_latest, session_pk_range, window_start
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
 
@@ -50,9 +50,12 @@ def window_counts(
     time_axis: TimeAxis = "session",
     tau: float | None = None,
     rule: bool = False,
+    session_bounds: tuple[int, int] | None | bool = True,
 ) -> WindowCounts:
     """Counts per window of `bucket` for `evaluator` (name or name@version); with `rule`, a probability
-    needs review when max(p, 1 - p) < tau (everything when tau is None), as `risk.needs_review`."""
+    needs review when max(p, 1 - p) < tau (everything when tau is None), as `risk.needs_review`.
+    `session_bounds`: the period's session pk range when the caller has it (`traffic`; None: no
+    sessions), True to look it up."""
     name, version = split_ref(evaluator)
     v, s = aliased(VerdictRow), aliased(SessionRow)
     at = s.created_at if time_axis == "session" else v.created_at
@@ -78,7 +81,10 @@ def window_counts(
         pid = ws.project_id(db, project)
         q = q.where(v.project_id == pid, v.evaluator == name, at >= as_utc(start), at < as_utc(end))
         if time_axis == "session":
-            q = q.where(s.project_id == pid)  # the index (project_id, created_at) bounds the sessions read
+            bounds = session_pk_range(db, pid, start, end) if session_bounds is True else session_bounds
+            if not isinstance(bounds, tuple):
+                return WindowCounts(series=None)
+            q = q.where(s.project_id == pid, v.session_pk.between(*bounds))
         if version:
             q = q.where(v.version == version)
         rows = db.execute(q.where(is_latest(v, version=version)).group_by(t0)).all()
@@ -104,11 +110,19 @@ def window_counts(
 
 def session_counts(ws: Workspace, project: str, bucket: str, start: datetime, end: datetime) -> Counter:
     """{window start: sessions created in it}, grouped in SQL."""
+    return traffic(ws, project, bucket, start, end)[0]
+
+
+def traffic(
+    ws: Workspace, project: str, bucket: str, start: datetime, end: datetime
+) -> tuple[Counter, tuple[int, int] | None]:
+    """`session_counts`, and the lowest and highest session pk of the period (`sql.session_pk_range`,
+    from the same scan)."""
     t0 = window_start(SessionRow.created_at, bucket)
     with ws.reader() as db:
         pid = ws.project_id(db, project)
         q = (
-            select(t0, func.count())
+            select(t0, func.count(), func.min(SessionRow.pk), func.max(SessionRow.pk))
             .where(
                 SessionRow.project_id == pid,
                 SessionRow.created_at >= as_utc(start),
@@ -116,4 +130,7 @@ def session_counts(ws: Workspace, project: str, bucket: str, start: datetime, en
             )
             .group_by(t0)
         )
-        return Counter({as_time(t): int(n) for t, n in db.execute(q)})
+        rows = db.execute(q).all()
+    counts = Counter({as_time(t): int(n) for t, n, _, _ in rows})
+    bounds = (min(int(r[2]) for r in rows), max(int(r[3]) for r in rows)) if rows else None
+    return counts, bounds

@@ -26,6 +26,7 @@ from judgeloop.monitor.queries import (
     split_ref,
 )
 from judgeloop.monitor.series import group_keys
+from judgeloop.monitor.sql import session_pk_range
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
 
@@ -122,7 +123,10 @@ def _ranked_records(ws: Workspace, project: str, a: Alert, base: float, limit: i
             .limit(limit)
         )  # fmt: skip
         if a.time_axis == "session":
-            stmt = stmt.where(SessionRow.project_id == pid)
+            bounds = session_pk_range(db, pid, a.window_start, a.window_end)
+            if bounds is None:
+                return []
+            stmt = stmt.where(SessionRow.project_id == pid, v.session_pk.between(*bounds))
         if version:
             stmt = stmt.where(v.version == version)
         if a.group_by == "evaluator":

@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from judgeloop.errors import InvalidInput
 from judgeloop.monitor.queries import as_utc
-from judgeloop.store.tables import VerdictRow
+from judgeloop.store.tables import SessionRow, VerdictRow
 
 
 class _HourStart(FunctionElement[Any]):
@@ -113,3 +113,19 @@ def thresholds_of(db: DB, pid: int, name: str) -> list[float | None]:
     if db.scalar(select(exists().where(*mine, v.threshold.is_(None)))):
         out.append(None)
     return out
+
+
+def session_pk_range(db: DB, pid: int, start: datetime, end: datetime) -> tuple[int, int] | None:
+    """The lowest and highest pk of the project's sessions created in [start, end), from the index
+    (project_id, created_at, pk); None when there are none. A redundant bound on verdicts.session_pk
+    that lets PostgreSQL read only the verdicts of a short period's sessions (pks grow with arrival)
+    instead of hash-joining all of an evaluator's verdicts."""
+    s = SessionRow
+    period = (
+        select(s.pk)
+        .where(s.project_id == pid, s.created_at >= as_utc(start), s.created_at < as_utc(end))
+        .offset(0)  # a fence: min(pk) over the period's index range, not a walk of the pk index
+        .subquery()
+    )
+    lo, hi = db.execute(select(func.min(period.c.pk), func.max(period.c.pk))).one()
+    return None if lo is None else (int(lo), int(hi))

@@ -43,7 +43,7 @@ class SessionRow(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "uid", name="uq_sessions_project_uid"),
         Index("ix_sessions_project_hash", "project_id", "content_hash"),
-        Index("ix_sessions_project_created", "project_id", "created_at"),
+        Index("ix_sessions_project_created_pk", "project_id", "created_at", "pk"),
     )
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

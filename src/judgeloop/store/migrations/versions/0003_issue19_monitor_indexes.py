@@ -11,7 +11,9 @@ Create Date: 2026-12-07
   threshold are two short index ranges per threshold instead of a scan (outliers, low confidence).
 - ix_labels_project_session (project_id, session_pk): the labelled sessions of a project (about 1% of
   traffic) without reading the labels' rows, to join verdicts on.
-The sessions' (project_id, created_at) index exists since 0001.
+- ix_sessions_project_created_pk (project_id, created_at, pk) replaces 0001's (project_id, created_at):
+  the lowest and highest session pk of a period come from the index alone, and bound the verdicts read
+  for a short period (PostgreSQL; SQLite indexes carry the rowid anyway).
 """
 
 from __future__ import annotations
@@ -30,9 +32,13 @@ def upgrade() -> None:
         "ix_verdicts_confidence", "verdicts", ["project_id", "evaluator", "threshold", "probability"]
     )
     op.create_index("ix_labels_project_session", "labels", ["project_id", "session_pk"])
+    op.create_index("ix_sessions_project_created_pk", "sessions", ["project_id", "created_at", "pk"])
+    op.drop_index("ix_sessions_project_created", table_name="sessions")
 
 
 def downgrade() -> None:
+    op.create_index("ix_sessions_project_created", "sessions", ["project_id", "created_at"])
+    op.drop_index("ix_sessions_project_created_pk", table_name="sessions")
     op.drop_index("ix_labels_project_session", table_name="labels")
     op.drop_index("ix_verdicts_confidence", table_name="verdicts")
     op.drop_index("ix_verdicts_latest", table_name="verdicts")
