@@ -29,7 +29,8 @@ HOURS = 60
 TAU = 0.8
 
 
-def _seed(ws: Workspace) -> None:
+def _seed(ws: Workspace) -> datetime:
+    """The project; returns a time between the first verdicts and the re-scores."""
     times = [T0 + timedelta(minutes=37 * i) for i in range(HOURS * 60 // 37)]
     sessions = [
         Session(id=f"s{i:03d}", model_input=f"q{i}", model_output=f"a{i}", created_at=t)
@@ -58,6 +59,7 @@ def _seed(ws: Workspace) -> None:
                                  probability=None if i % 2 else 0.35 + 0.01 * (i % 9)))  # fmt: skip
     ws.add_verdicts(P, first)
     ws.add_verdicts(P, judge)
+    between = datetime.now(timezone.utc)
     ws.add_verdicts(P, again)
     # imported late: old times, the highest pks (a session's pk does not follow its time)
     late = [
@@ -79,12 +81,19 @@ def _seed(ws: Workspace) -> None:
             ws.add_label(P, Label(session_id=s.id, reviewer="r0", good=i % 8 == 0))
             if i % 12 == 0:
                 ws.add_label(P, Label(session_id=s.id, reviewer="r1", good=i % 24 != 0))
+    return between
 
 
-def _latest_in(ws: Workspace, evaluator: str, start: datetime, end: datetime) -> list:
-    """Python: each session's latest verdict (any status) of the evaluator, sessions in [start, end)."""
+def first_ok(ws: Workspace) -> list:
+    """The support verdicts stored first (version 1) that are ok with a label."""
+    return [r for r in load_records(ws, P, "support@1") if r.status == "ok" and r.label is not None]
+
+
+def _latest_in(ws: Workspace, evaluator: str, start: datetime, end: datetime, axis: str = "session") -> list:
+    """Python: each session's latest verdict (any status) of the evaluator, sessions (or verdicts) in
+    [start, end)."""
     latest = {}
-    for r in load_records(ws, P, evaluator, since=start, until=end, time_axis="session"):
+    for r in load_records(ws, P, evaluator, since=start, until=end, time_axis=axis):  # type: ignore[arg-type]
         latest[r.session_id] = r  # by id
     return list(latest.values())
 
@@ -110,7 +119,7 @@ def _expected(records: list, bucket: str) -> dict[datetime, dict[str, int]]:
 @pytest.mark.parametrize("bucket", ["hour", "day"])
 def test_window_counts_equal_python_over_latest_verdicts(db_url, bucket):
     ws = Workspace(db_url)
-    _seed(ws)
+    between = _seed(ws)
     start, end = T0 + timedelta(hours=5), T0 + timedelta(hours=HOURS - 3)
     start, end = floor_time(start, bucket), floor_time(end, bucket) + BUCKETS[bucket]
     for evaluator in ("support", "support@1", "judge"):
@@ -125,6 +134,16 @@ def test_window_counts_equal_python_over_latest_verdicts(db_url, bucket):
                                  "n_prob": w.n_prob, "scored": got.scored[w.start],
                                  "review": got.review[w.start]}  # fmt: skip
         assert seen == {t: {k: int(c[k]) for k in KEYS} for t, c in expected.items()}, evaluator
+    # by verdict time (stored just now), up to a time between the first verdicts and the re-scores: the
+    # latest verdict made in the period counts, not one that supersedes it later
+    made = floor_time(between, bucket) - BUCKETS[bucket], between
+    got = window_counts(ws, P, "support", bucket, *made, time_axis="verdict", tau=TAU, rule=True)
+    assert got.series is not None
+    by_verdict = _expected(_latest_in(ws, "support", *made, axis="verdict"), bucket)
+    assert sum(c["n"] for c in by_verdict.values()) == len([r for r in first_ok(ws) if r.at < between])
+    assert {w.start: (w.n, w.passes, w.errors, w.n_prob) for w in got.series.windows if w.n or w.errors} == {
+        t: (c["n"], c["passes"], c["errors"], c["n_prob"]) for t, c in by_verdict.items()
+    }
     # re-scoring matters: counting every verdict would give more than one verdict per session
     every = load_records(ws, P, "support", since=start, until=end, time_axis="session")
     assert len(every) > len(_latest_in(ws, "support", start, end))

@@ -1,11 +1,12 @@
 """Per-window counts for the overview, aggregated in SQL: one row per window comes back, never a verdict.
 
 Each session counts once per evaluator: its latest verdict (highest id) of that evaluator name (of
-that version for `name@version`) in the period, whatever its status, so re-scoring a session replaces
-its verdict instead of counting it twice. A window's figures are those of `series.Window` (n, passes,
-errors, abstains, score and probability sums) plus the sessions whose latest verdict is ok (`scored`)
-and, under a saved automation rule, how many ok probabilities it sends to review (`review`). The spike
-tests and the Wilson interval only need these counts.
+that version for `name@version`), whatever its status, so re-scoring a session replaces its verdict
+instead of counting it twice. By session time (the default) that is the session's latest verdict; by
+verdict time, its latest verdict made in the period. A window's figures are those of `series.Window`
+(n, passes, errors, abstains, score and probability sums) plus the sessions whose latest verdict is ok
+(`scored`) and, under a saved automation rule, how many ok probabilities it sends to review (`review`).
+The spike tests and the Wilson interval only need these counts.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def window_counts(
             q = q.where(s.project_id == pid, v.session_pk.between(*bounds))
         if version:
             q = q.where(v.version == version)
-        rows = db.execute(q.where(is_latest(v, version=version)).group_by(t0)).all()
+        made_in = (start, end) if time_axis == "verdict" else None  # by verdict time: latest of the period
+        rows = db.execute(q.where(is_latest(v, version=version, made_in=made_in)).group_by(t0)).all()
     cells = {as_time(r.t0): r for r in rows}
     out = WindowCounts(series=None)
     if not cells:
