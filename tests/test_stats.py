@@ -80,3 +80,21 @@ def test_scale_agreement_vectorised_cis_equal_the_looped_bootstrap():
         assert report[name] == pytest.approx(looped, rel=1e-9), name
     constant = stats.scale_agreement([1, 1, 1], [1, 2, 3])
     assert np.isnan(constant["spearman"]["value"]) and np.isnan(constant["pearson"]["low"])
+
+
+def test_bootstrap_agreement_equals_the_two_bootstraps():
+    rng = np.random.default_rng(1)
+    for n in (0, 1, 2, 7, 300):
+        human = rng.integers(0, 2, n)
+        for pred in (human.copy(), rng.integers(0, 2, n), np.zeros(n, int)):
+            acc, kappa = stats.bootstrap_agreement(human, pred, n_resamples=100)
+            for got, fn in ((acc, stats.accuracy), (kappa, stats.cohen_kappa)):
+                want = stats.bootstrap(fn, human, pred, n_resamples=100)
+                assert np.allclose(
+                    [got.value, got.low, got.high],
+                    [want.value, want.low, want.high],
+                    rtol=0,
+                    atol=0,
+                    equal_nan=True,
+                )
+                assert got.n == want.n

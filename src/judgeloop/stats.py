@@ -53,14 +53,22 @@ def cohen_kappa(a: ArrayLike, b: ArrayLike, weights: str | None = None) -> float
     x, y = np.asarray(a), np.asarray(b)
     if len(x) == 0:
         return float("nan")
+    if len(x) != len(y):
+        raise ValueError(f"cohen_kappa: {len(x)} ratings against {len(y)}")
     cats = np.unique(np.concatenate([x, y]))
-    if len(cats) == 1:
-        return 1.0  # both raters used one category everywhere: perfect, degenerate agreement
-    index = {c: i for i, c in enumerate(cats.tolist())}
     k = len(cats)
-    observed = np.zeros((k, k))
-    for u, v in zip(x.tolist(), y.tolist(), strict=True):
-        observed[index[u], index[v]] += 1
+    cells = np.searchsorted(cats, x) * k + np.searchsorted(cats, y)  # cats is sorted and holds every value
+    return kappa_from_counts(np.bincount(cells, minlength=k * k).reshape(k, k), weights)
+
+
+def kappa_from_counts(counts: np.ndarray, weights: str | None = None) -> float:
+    """Cohen's kappa of a k x k table of counts (rater a's category by row, b's by column), over the
+    categories either rater used (as `cohen_kappa` does)."""
+    used = (counts.sum(0) + counts.sum(1)) > 0
+    if used.sum() == 1:
+        return 1.0  # both raters used one category everywhere: perfect, degenerate agreement
+    observed = counts[used][:, used].astype(float)
+    k = len(observed)
     observed /= observed.sum()
     expected = np.outer(observed.sum(1), observed.sum(0))
     if weights is None:
@@ -203,6 +211,28 @@ def bootstrap(
         idx = rng.integers(0, n, n)
         stats[i] = statistic(*(d[idx] for d in data))
     return percentile_estimate(value, stats, n, confidence)
+
+
+def bootstrap_agreement(
+    y_true: ArrayLike, y_pred: ArrayLike, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> tuple[Estimate, Estimate]:
+    """`bootstrap(accuracy, ...)` and `bootstrap(cohen_kappa, ...)` with the same arguments, equal to
+    them (the same resampled rows), computed from each resample's table of counts instead of its rows."""
+    t, p = np.asarray(y_true), np.asarray(y_pred)
+    n = len(t)
+    acc, kappa = accuracy(t, p), cohen_kappa(t, p)
+    if n < 2:
+        return Estimate(acc, float("nan"), float("nan"), n), Estimate(kappa, float("nan"), float("nan"), n)
+    cats = np.unique(np.concatenate([t, p]))
+    k = len(cats)
+    cells = np.searchsorted(cats, t) * k + np.searchsorted(cats, p)
+    rng = np.random.default_rng(seed)
+    accs, kappas = np.empty(n_resamples), np.empty(n_resamples)
+    for i in range(n_resamples):
+        counts = np.bincount(cells[rng.integers(0, n, n)], minlength=k * k).reshape(k, k)
+        accs[i] = float(np.trace(counts)) / n
+        kappas[i] = kappa_from_counts(counts)
+    return percentile_estimate(acc, accs, n, confidence), percentile_estimate(kappa, kappas, n, confidence)
 
 
 def percentile_estimate(value: float, resampled: np.ndarray, n: int, confidence: float = 0.95) -> Estimate:

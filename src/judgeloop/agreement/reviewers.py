@@ -120,8 +120,8 @@ def reviewer_stats(labels: Sequence[Label]) -> list[dict[str, Any]]:
     return out
 
 
-def _latest_verdicts(verdicts: Sequence[Verdict]) -> dict[str, dict[str, Verdict]]:
-    out: dict[str, dict[str, Verdict]] = defaultdict(dict)
+def _latest_verdicts(verdicts: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
     for v in verdicts:  # ordered by id: the last one per session wins
         if v.session_id:
             out[f"{v.evaluator}@{v.version}" if v.version else v.evaluator][v.session_id] = v
@@ -129,7 +129,7 @@ def _latest_verdicts(verdicts: Sequence[Verdict]) -> dict[str, dict[str, Verdict
 
 
 def evaluator_vs_human(
-    verdicts: Sequence[Verdict],
+    verdicts: Sequence[Verdict] | Sequence[Any],
     humans: dict[str, bool],
     n_resamples: int = 500,
     *,
@@ -137,7 +137,9 @@ def evaluator_vs_human(
     include_train: bool = False,
 ) -> list[dict[str, Any]]:
     """Each evaluator version's verdicts against the human consensus of the sessions both judged and the
-    version did not train on (`training`; all of them with `include_train`)."""
+    version did not train on (`training`; all of them with `include_train`). `verdicts` are Verdicts or
+    `monitor.queries.VerdictRecord`s (anything with session_id, evaluator, version, status and label),
+    by id."""
     out = []
     for name, every in sorted(_latest_verdicts(verdicts).items()):
         latest, trained = held_out(every, training or TrainingSets(), include_train)
@@ -153,8 +155,8 @@ def evaluator_vs_human(
             "errors": errors,
         }
         if usable:
-            row["accuracy"] = _estimate(stats.bootstrap(stats.accuracy, human, pred, n_resamples=n_resamples))
-            row["kappa"] = _estimate(stats.bootstrap(stats.cohen_kappa, human, pred, n_resamples=n_resamples))
+            accuracy, kappa = stats.bootstrap_agreement(human, pred, n_resamples=n_resamples)
+            row["accuracy"], row["kappa"] = _estimate(accuracy), _estimate(kappa)
             row["confusion"] = stats.confusion(human, pred)
         out.append(row)
     return out

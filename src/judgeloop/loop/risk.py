@@ -273,25 +273,44 @@ def evaluate_rule(
 SETTING = "automation"
 
 
-def calibration_data(ws: Any, project: str, evaluator: str) -> dict[str, Any]:
-    """The evaluator's latest ok probabilities on human-labelled sessions it did not train on."""
-    from judgeloop.monitor.queries import (
-        latest_verdicts,
-        split_ref,
-        training_ids,
-    )
+def calibration_data(
+    ws: Any,
+    project: str,
+    evaluator: str,
+    *,
+    humans: dict[str, bool] | None = None,
+    labelled: Sequence[Any] | None = None,
+    count_verdicts: bool = True,
+) -> dict[str, Any]:
+    """The evaluator's latest ok probabilities on human-labelled sessions it did not train on.
+
+    Only the labelled sessions' verdicts are read (`load_records(labelled=True)`), or the ones
+    given in `labelled` (by id, any evaluator), with the human consensus `humans` when given.
+    "verdicts" is the number of sessions with an ok verdict of the evaluator (a SQL count; None without
+    `count_verdicts`)."""
+    from judgeloop.monitor.queries import load_records, scored_sessions, split_ref, training_ids
     from judgeloop.store import human_labels
 
     name, version = split_ref(evaluator)
-    latest = latest_verdicts(ws, project, evaluator).get(name, {})
-    human = human_labels(ws.labels(project))
+    human = humans if humans is not None else human_labels(ws.labels(project))
+    latest: dict[str, Any] = {}
+    for v in (
+        labelled
+        if labelled is not None
+        else load_records(ws, project, evaluator, labelled=True, session_meta=False)
+    ):
+        mine = v.evaluator == name and (not version or v.version == version)
+        if mine and v.session_id and v.status == "ok":
+            latest[v.session_id] = v  # by id: the last one wins
     trained = training_ids(ws, name, version)
     rows = [(uid, r) for uid, r in latest.items() if uid in human and r.probability is not None]
     kept = [(uid, r) for uid, r in rows if uid not in trained]
+    count = scored_sessions(ws, project, evaluator) if count_verdicts else None
     if not kept:
+        scored = "" if count is None else f"{count} sessions with a verdict, "
         raise InvalidInput(
             f"evaluator {evaluator!r} has no probability verdicts on human-labelled sessions it did not "
-            f"train on in project {project!r} ({len(latest)} verdicts, {len(human)} labelled sessions)",
+            f"train on in project {project!r} ({scored}{len(human)} labelled sessions)",
             field="evaluator",
             expected="verdicts with a probability on held-out labelled sessions",
         )
@@ -302,7 +321,7 @@ def calibration_data(ws: Any, project: str, evaluator: str) -> dict[str, Any]:
         "good": np.array([int(human[uid]) for uid, _ in kept]),
         "threshold": float(np.median(thresholds)) if thresholds else 0.5,
         "excluded_training": len(rows) - len(kept),
-        "verdicts": len(latest),
+        "verdicts": count,
     }
 
 

@@ -122,8 +122,7 @@ def run_monitor(
         time_axis=time_axis,
         records=records,
     )
-    tests = {s.key: scan([w.n for w in s.windows], [w.fails for w in s.windows], cfg) for s in series}
-    adjust_and_flag([t for ts in tests.values() for t in ts], cfg)
+    tests = window_tests(series, cfg)
     alerts = [
         _alert(project, s, tests[s.key], first, last, cfg, time_axis)
         for s in series
@@ -133,6 +132,13 @@ def run_monitor(
     if store:
         report.new_alerts = store_alerts(ws, project, alerts)
     return report
+
+
+def window_tests(series: list[Series], cfg: SpikeConfig) -> dict[str, list[WindowTest]]:
+    """Each series' per-window tests, with one correction over all of them (they only need the counts)."""
+    tests = {s.key: scan([w.n for w in s.windows], [w.fails for w in s.windows], cfg) for s in series}
+    adjust_and_flag([t for ts in tests.values() for t in ts], cfg)
+    return tests
 
 
 def _alert(

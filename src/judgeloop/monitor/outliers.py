@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from judgeloop.agreement.heldout import held_out, load_training_sets, rows_note
-from judgeloop.monitor.queries import VerdictRecord, latest_verdicts
+from judgeloop.monitor.queries import VerdictRecord, latest_of, latest_verdicts
 from judgeloop.store import Workspace, human_labels
 from judgeloop.types import EvaluatorRef
 
@@ -126,11 +126,34 @@ def find_outliers(
 ) -> dict[str, Any]:
     """Both kinds of disagreement and the lowest-confidence verdicts of `evaluator` (or of each one).
     Disagreements with the humans are sought on the sessions each evaluator did not train on, unless
-    `include_train`."""
-    latest = latest_verdicts(ws, project)
+    `include_train`. Only the labelled sessions' verdicts are read for those; the disagreements between
+    evaluators and the low-confidence verdicts come from SQL with a LIMIT (`monitor.outliers_sql`)."""
+    from judgeloop.monitor.outliers_sql import (
+        evaluator_disagreements_sql,
+        low_confidence_sql,
+        most_recent_evaluator,
+        scored_names,
+    )
+    from judgeloop.monitor.queries import champion_of_project, load_records
+    from judgeloop.monitor.sql import evaluator_names
+
     focus = EvaluatorRef.parse(evaluator).name if evaluator else None
     human = human_labels(ws.labels(project))
-    between = sorted(evaluator_disagreements(latest, focus).values(), key=lambda o: -o.strength)
+    latest = latest_of(load_records(ws, project, labelled=True, session_meta=False))
+    if limit > 0:
+        champion = champion_of_project(ws, project)
+        common = champion[0] if champion else most_recent_evaluator(ws, project)
+        with ws.reader() as db:
+            known = evaluator_names(db, ws.project_id(db, project))
+        others = [n for n in known if n != common]
+        between_rows = evaluator_disagreements_sql(ws, project, others, focus, limit)
+        names = [focus] if focus else scored_names(ws, project, known)
+        unsure = {n: low_confidence_sql(ws, project, n, limit) for n in names}
+    else:  # everything: the Python path over every latest verdict
+        latest_all = latest_verdicts(ws, project)
+        between_rows = sorted(evaluator_disagreements(latest_all, focus).values(), key=lambda o: -o.strength)
+        names = [focus] if focus else sorted(latest_all)
+        unsure = {n: low_confidence(latest_all.get(n, {}), limit) for n in names}
     sets = load_training_sets(ws)
     vs_human: dict[str, dict[str, VerdictRecord]] = {}
     trained: set[tuple[str, str]] = set()
@@ -144,11 +167,10 @@ def find_outliers(
         for sid in per
         if sid in human and (focus is None or n == focus)
     }
-    names = [focus] if focus else sorted(latest)
-    unsure = {n: low_confidence(latest.get(n, {}), limit) for n in names}
+    cut = limit if limit > 0 else None
     return {
-        "evaluators": [o.as_dict() for o in between[:limit]],
-        "human": [o.as_dict() for o in with_humans[:limit]],
+        "evaluators": [o.as_dict() for o in between_rows[:cut]],
+        "human": [o.as_dict() for o in with_humans[:cut]],
         "human_rows": rows_note(len(compared), len(trained), include_train),
         "low_confidence": {n: [o.as_dict() for o in rows] for n, rows in unsure.items()},
     }

@@ -11,7 +11,7 @@ This module only lines them up per window and per version.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,20 +22,16 @@ from judgeloop.agreement.reviewers import evaluator_vs_human
 from judgeloop.errors import Forbidden, InvalidInput
 from judgeloop.loop import risk
 from judgeloop.loop.queue_fill import FillReport, append_picks
-from judgeloop.monitor import alert_sessions, find_outliers, get_alert, list_alerts, run_monitor
-from judgeloop.monitor.queries import (
-    TimeAxis,
-    VerdictRecord,
-    as_utc,
-    champion_of_project,
-    load_records,
-    project_labels,
-)
+from judgeloop.monitor import SpikeConfig, alert_sessions, find_outliers, get_alert, list_alerts
+from judgeloop.monitor.aggregate import WindowCounts, session_counts, traffic, window_counts
+from judgeloop.monitor.alerts import window_tests
+from judgeloop.monitor.queries import TimeAxis, as_utc, champion_of_project, load_records, project_labels
 from judgeloop.monitor.series import BUCKETS, Series, floor_time, totals
+from judgeloop.monitor.sql import evaluator_names
 from judgeloop.review import users
 from judgeloop.review.users import Membership, User
 from judgeloop.store import Workspace, human_labels
-from judgeloop.store.tables import SessionRow, VerdictRow
+from judgeloop.store.tables import SessionRow
 from judgeloop.types import EvaluatorRef, utcnow
 
 DEFAULT_WINDOWS = {"hour": 48, "day": 30}
@@ -51,9 +47,8 @@ def monitor_access(ws: Workspace, user: User, project: str) -> Membership | None
 
 def evaluators_of(ws: Workspace, project: str) -> list[str]:
     """Evaluator names with verdicts in the project, the champion first."""
-    with ws.db() as db:
-        pid = ws.project_id(db, project)
-        names = list(db.scalars(select(VerdictRow.evaluator).where(VerdictRow.project_id == pid).distinct()))
+    with ws.reader() as db:
+        names = evaluator_names(db, ws.project_id(db, project))
     champion = champion_of_project(ws, project)
     first = [champion[0]] if champion else []
     return first + sorted(n for n in names if n not in first)
@@ -68,16 +63,6 @@ def _period(bucket: str, since: datetime | None, now: datetime | None) -> tuple[
     return start, end
 
 
-def session_counts(ws: Workspace, project: str, bucket: str, start: datetime, end: datetime) -> Counter:
-    """{window start: sessions created in it}."""
-    with ws.db() as db:
-        pid = ws.project_id(db, project)
-        q = select(SessionRow.created_at).where(
-            SessionRow.project_id == pid, SessionRow.created_at >= start, SessionRow.created_at < end
-        )
-        return Counter(floor_time(as_utc(t), bucket) for t in db.scalars(q))
-
-
 def overview(
     ws: Workspace,
     project: str,
@@ -88,23 +73,22 @@ def overview(
     now: datetime | None = None,
     time_axis: TimeAxis = "session",
 ) -> dict[str, Any]:
-    """The overview page's windows and alerts for one evaluator (default: the champion)."""
+    """The overview page's windows and alerts for one evaluator (default: the champion), from counts
+    aggregated in SQL (`monitor.aggregate`: each session's latest verdict of the evaluator)."""
     start, end = _period(bucket, since, now)
     names = evaluators_of(ws, project)
     evaluator = evaluator or (names[0] if names else None)
-    records = (
-        load_records(ws, project, evaluator, since=start, until=end, time_axis=time_axis) if evaluator else []
-    )
-    report = run_monitor(
-        ws, project, evaluator, bucket=bucket, since=start, until=end, time_axis=time_axis, store=False,
-        records=records,
-    )  # fmt: skip
-    series: Series | None = report.series[0] if report.series else None
     rule = risk.load_rule(ws, project, evaluator) if evaluator else None
-    windows = _windows(
-        start, end, bucket, session_counts(ws, project, bucket, start, end), series,
-        report.tests.get(series.key, []) if series else [], *_window_facts(records, bucket, rule),
+    sessions, bounds = traffic(ws, project, bucket, start, end)
+    counts = (
+        window_counts(ws, project, evaluator, bucket, start, end, time_axis=time_axis,
+                      tau=rule.tau if rule else None, rule=rule is not None, session_bounds=bounds)
+        if evaluator
+        else WindowCounts(series=None)
     )  # fmt: skip
+    series = counts.series
+    tests = window_tests([series], SpikeConfig())[series.key] if series else []
+    windows = _windows(start, end, bucket, sessions, series, tests, counts)
     overall = totals(series.windows) if series and series.windows else None
     alerts = [a for a in list_alerts(ws, project, evaluator) if a.window_end > start and a.window_start < end]
     step = BUCKETS[bucket]
@@ -138,22 +122,6 @@ def overview(
     }
 
 
-def _window_facts(
-    records: list[VerdictRecord], bucket: str, rule: risk.AutomationRule | None
-) -> tuple[dict[datetime, set[str]], dict[datetime, list[bool]]]:
-    """Per window: the sessions with an ok verdict, and for each probability whether the saved
-    automation rule sends it to review (`risk.needs_review`)."""
-    scored: dict[datetime, set[str]] = defaultdict(set)
-    review: dict[datetime, list[bool]] = defaultdict(list)
-    for r in records:
-        t0 = floor_time(r.at, bucket)
-        if r.status == "ok" and r.session_id:
-            scored[t0].add(r.session_id)
-        if rule is not None and r.status == "ok" and r.probability is not None:
-            review[t0].append(risk.needs_review(r.probability, rule))
-    return scored, review
-
-
 def _windows(
     start: datetime,
     end: datetime,
@@ -161,8 +129,7 @@ def _windows(
     traffic: Counter,
     series: Series | None,
     tests: list[Any],
-    scored: dict[datetime, set[str]],
-    review: dict[datetime, list[bool]],
+    counts: WindowCounts,
 ) -> list[dict[str, Any]]:
     """One row per window of [start, end): the series' windows line up with it (same start and end)."""
     rows: list[dict[str, Any]] = []
@@ -171,15 +138,16 @@ def _windows(
         i = len(rows)
         w = series.windows[i] if series and i < len(series.windows) else None
         low, high = w.interval if w is not None and w.n else (math.nan, math.nan)
-        flags = review.get(t, [])
-        share = sum(flags) / len(flags) if flags else None
+        with_p = counts.probabilities.get(t, 0)
+        share = counts.review.get(t, 0) / with_p if with_p else None
+        scored = counts.scored.get(t, 0)
         rows.append(
             {
                 "start": t,
                 "label": t.strftime("%m-%d %H:00" if bucket == "hour" else "%m-%d"),
                 "sessions": traffic.get(t, 0),
-                "scored": len(scored.get(t, ())),
-                "scored_share": len(scored.get(t, ())) / traffic[t] if traffic.get(t) else None,
+                "scored": scored,
+                "scored_share": scored / traffic[t] if traffic.get(t) else None,
                 "n": w.n if w else 0,
                 "pass_rate": w.pass_rate if w and w.n else None,
                 "low": None if math.isnan(low) else low,
@@ -205,7 +173,7 @@ def alert_page(ws: Workspace, project: str, alert_id: int, limit: int = 200) -> 
     """The alert, its window's sessions (most surprising first) and their human labels."""
     alert = get_alert(ws, project, alert_id)
     rows = alert_sessions(ws, project, alert, limit=limit)
-    labels = project_labels(ws, project)
+    labels = project_labels(ws, project, [r.session_id for r in rows])
     consensus = human_labels([x for sid in (r.session_id for r in rows) for x in labels.get(sid, [])])
     return {
         "alert": alert,
@@ -232,9 +200,12 @@ def queue_alert(ws: Workspace, project: str, alert_id: int, limit: int = 200) ->
 
 def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict[str, Any]:
     """Every version seen in the project: agreement with humans (with CIs), calibration (ECE and
-    reliability bins on held-out labelled sessions), the saved automation rule, promotion history."""
+    reliability bins on held-out labelled sessions), the saved automation rule, promotion history.
+    Only the verdicts of human-labelled sessions are read (the labels first), once for all versions."""
     humans = human_labels(ws.labels(project))
-    labelled = ws.verdicts(project, session_ids=list(humans))  # only these can be compared with humans
+    labelled = load_records(
+        ws, project, labelled=True, session_meta=False
+    )  # only these can be compared with humans
     agreement = {row["evaluator"]: row for row in evaluator_vs_human(labelled, humans, n_resamples)}
     names = evaluators_of(ws, project)
     versions = {v.ref: v for v in registry.list_versions(ws) if v.name in names}
@@ -249,7 +220,7 @@ def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict
                 "name": name,
                 "status": info.status if info else "not registered",
                 "agreement": agreement.get(ref),
-                "calibration": _calibration(ws, project, ref),
+                "calibration": _calibration(ws, project, ref, humans, labelled),
             }
         )
     rules = {n: risk.load_rule(ws, project, n) for n in names}
@@ -257,9 +228,11 @@ def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict
     return {"project": project, "versions": rows, "rules": rules, "history": history, "labelled": len(humans)}
 
 
-def _calibration(ws: Workspace, project: str, ref: str) -> dict[str, Any] | None:
+def _calibration(
+    ws: Workspace, project: str, ref: str, humans: dict[str, bool], labelled: list[Any]
+) -> dict[str, Any] | None:
     try:
-        data = risk.calibration_data(ws, project, ref)
+        data = risk.calibration_data(ws, project, ref, humans=humans, labelled=labelled, count_verdicts=False)
     except InvalidInput:
         return None
     good, probs = data["good"], data["probs"]

@@ -43,7 +43,7 @@ class SessionRow(Base):
     __table_args__ = (
         UniqueConstraint("project_id", "uid", name="uq_sessions_project_uid"),
         Index("ix_sessions_project_hash", "project_id", "content_hash"),
-        Index("ix_sessions_project_created", "project_id", "created_at"),
+        Index("ix_sessions_project_created_pk", "project_id", "created_at", "pk"),
     )
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -60,7 +60,11 @@ class SessionRow(Base):
 
 class LabelRow(Base):
     __tablename__ = "labels"
-    __table_args__ = (Index("ix_labels_session", "session_pk"), Index("ix_labels_project", "project_id"))
+    __table_args__ = (
+        Index("ix_labels_session", "session_pk"),
+        Index("ix_labels_project", "project_id"),
+        Index("ix_labels_project_session", "project_id", "session_pk"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk", ondelete="CASCADE"))
@@ -82,6 +86,8 @@ class VerdictRow(Base):
     __table_args__ = (
         Index("ix_verdicts_session", "session_pk"),
         Index("ix_verdicts_project_eval", "project_id", "evaluator", "created_at"),
+        Index("ix_verdicts_latest", "project_id", "evaluator", "session_pk", "id"),
+        Index("ix_verdicts_confidence", "project_id", "evaluator", "threshold", "probability"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))

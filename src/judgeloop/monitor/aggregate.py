@@ -1,0 +1,138 @@
+"""Per-window counts for the overview, aggregated in SQL: one row per window comes back, never a verdict.
+
+Each session counts once per evaluator: its latest verdict (highest id) of that evaluator name (of
+that version for `name@version`), whatever its status, so re-scoring a session replaces its verdict
+instead of counting it twice. By session time (the default) that is the session's latest verdict; by
+verdict time, its latest verdict made in the period. A window's figures are those of `series.Window`
+(n, passes, errors, abstains, score and probability sums) plus the sessions whose latest verdict is ok
+(`scored`) and, under a saved automation rule, how many ok probabilities it sends to review (`review`).
+The spike tests and the Wilson interval only need these counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, select, true
+from sqlalchemy.orm import aliased
+
+from judgeloop.monitor.queries import TimeAxis, as_utc, split_ref
+from judgeloop.monitor.series import BUCKETS, Series, Window
+from judgeloop.monitor.sql import as_time, is_latest, session_pk_range, window_start
+from judgeloop.store import Workspace
+from judgeloop.store.tables import SessionRow, VerdictRow
+
+
+@dataclass
+class WindowCounts:
+    """The SQL aggregate of one evaluator over [start, end)."""
+
+    series: Series | None  # None when the evaluator has no verdict in the period
+    scored: dict[datetime, int] = field(default_factory=dict)
+    review: dict[datetime, int] = field(default_factory=dict)  # ok probabilities that need review
+    probabilities: dict[datetime, int] = field(default_factory=dict)  # ok verdicts with a probability
+
+
+def _count(cond: Any) -> Any:
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def window_counts(
+    ws: Workspace,
+    project: str,
+    evaluator: str,
+    bucket: str,
+    start: datetime,
+    end: datetime,
+    *,
+    time_axis: TimeAxis = "session",
+    tau: float | None = None,
+    rule: bool = False,
+    session_bounds: tuple[int, int] | None | bool = True,
+) -> WindowCounts:
+    """Counts per window of `bucket` for `evaluator` (name or name@version); with `rule`, a probability
+    needs review when max(p, 1 - p) < tau (everything when tau is None), as `risk.needs_review`.
+    `session_bounds`: the period's session pk range when the caller has it (`traffic`; None: no
+    sessions), True to look it up."""
+    name, version = split_ref(evaluator)
+    v, s = aliased(VerdictRow), aliased(SessionRow)
+    at = s.created_at if time_axis == "session" else v.created_at
+    t0 = window_start(at, bucket)
+    ok = v.status == "ok"
+    with_p = and_(ok, v.probability.is_not(None))
+    doubtful = true() if tau is None else and_(v.probability < tau, (1 - v.probability) < tau)
+    q = select(
+        t0.label("t0"),
+        _count(and_(ok, v.label.is_not(None))).label("n"),
+        _count(and_(ok, v.label == 1)).label("passes"),
+        _count(v.status == "error").label("errors"),
+        _count(and_(v.status != "ok", v.status != "error")).label("abstains"),
+        func.coalesce(func.sum(case((ok, v.score), else_=None)), 0.0).label("score_sum"),
+        _count(and_(ok, v.score.is_not(None))).label("n_scored"),
+        func.coalesce(func.sum(case((ok, v.probability), else_=None)), 0.0).label("prob_sum"),
+        _count(with_p).label("n_prob"),
+        _count(and_(ok, v.session_pk.is_not(None))).label("scored"),
+        _count(and_(with_p, doubtful)).label("review"),
+    )
+    q = q.join(s, s.pk == v.session_pk) if time_axis == "session" else q.outerjoin(s, s.pk == v.session_pk)
+    with ws.reader() as db:
+        pid = ws.project_id(db, project)
+        q = q.where(v.project_id == pid, v.evaluator == name, at >= as_utc(start), at < as_utc(end))
+        if time_axis == "session":
+            bounds = session_pk_range(db, pid, start, end) if session_bounds is True else session_bounds
+            if not isinstance(bounds, tuple):
+                return WindowCounts(series=None)
+            q = q.where(s.project_id == pid, v.session_pk.between(*bounds))
+        if version:
+            q = q.where(v.version == version)
+        made_in = (start, end) if time_axis == "verdict" else None  # by verdict time: latest of the period
+        rows = db.execute(q.where(is_latest(v, version=version, made_in=made_in)).group_by(t0)).all()
+    cells = {as_time(r.t0): r for r in rows}
+    out = WindowCounts(series=None)
+    if not cells:
+        return out
+    step, windows, t = BUCKETS[bucket], [], as_utc(start)
+    while t < as_utc(end):
+        w, r = Window(t, t + step), cells.get(t)
+        if r is not None:
+            w.n, w.passes, w.errors, w.abstains = int(r.n), int(r.passes), int(r.errors), int(r.abstains)
+            w.score_sum, w.n_scored = float(r.score_sum), int(r.n_scored)
+            w.prob_sum, w.n_prob = float(r.prob_sum), int(r.n_prob)
+            out.scored[t] = int(r.scored)
+            if rule:
+                out.review[t], out.probabilities[t] = int(r.review), int(r.n_prob)
+        windows.append(w)
+        t += step
+    out.series = Series(name, None, None, bucket, windows)
+    return out
+
+
+def session_counts(ws: Workspace, project: str, bucket: str, start: datetime, end: datetime) -> Counter:
+    """{window start: sessions created in it}, grouped in SQL."""
+    return traffic(ws, project, bucket, start, end)[0]
+
+
+def traffic(
+    ws: Workspace, project: str, bucket: str, start: datetime, end: datetime
+) -> tuple[Counter, tuple[int, int] | None]:
+    """`session_counts`, and the lowest and highest session pk of the period (`sql.session_pk_range`,
+    from the same scan)."""
+    t0 = window_start(SessionRow.created_at, bucket)
+    with ws.reader() as db:
+        pid = ws.project_id(db, project)
+        q = (
+            select(t0, func.count(), func.min(SessionRow.pk), func.max(SessionRow.pk))
+            .where(
+                SessionRow.project_id == pid,
+                SessionRow.created_at >= as_utc(start),
+                SessionRow.created_at < as_utc(end),
+            )
+            .group_by(t0)
+        )
+        rows = db.execute(q).all()
+    counts = Counter({as_time(t): int(n) for t, n, _, _ in rows})
+    bounds = (min(int(r[2]) for r in rows), max(int(r[3]) for r in rows)) if rows else None
+    return counts, bounds
