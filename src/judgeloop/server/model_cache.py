@@ -4,7 +4,8 @@ Models are cached by (name, version). A champion pointer per name is checked aga
 most every `refresh_s` seconds; when another version became the champion (a `judgeloop evaluators
 promote` in another process, or the API), the new model loads in the background while the old one
 keeps serving, then the pointer is replaced in one assignment. A request takes the pointer once and
-finishes on that model, so a swap never fails an in-flight request.
+finishes on that model, so a swap never fails an in-flight request. On PostgreSQL a change notice
+(judgeloop.server.changes) makes the check happen at once (`invalidate`, `recheck`).
 """
 
 from __future__ import annotations
@@ -164,6 +165,21 @@ class ModelCache:
             if name is None or key == name:
                 pointer.checked = float("-inf")
         self._defaults.clear()
+
+    def recheck(self) -> None:
+        """Look up every cached champion again now, in the background (after a change notice): a new
+        one is loaded while the old one keeps serving, then pointed to, so it serves without waiting for
+        a request to find it."""
+        self._background.submit(self._recheck)
+
+    def _recheck(self) -> None:
+        try:
+            for record in catalog.all_champions(self.ws):
+                pointer = self._champions.get(record.info.name)
+                if pointer is not None and pointer.model.version != record.info.version:
+                    self._point(record.info.name, self._load(record), time.monotonic())
+        except Exception:
+            log.exception("could not re-check the champions; requests will")
 
     def refresh(self, scope: ProjectScope, name: str) -> LoadedModel:
         """Load the current champion of `name` now and point to it (used right after a promotion)."""
