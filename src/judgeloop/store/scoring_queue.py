@@ -5,7 +5,8 @@ claim is older than `timeout_s` (the server that took them died or hung), with
 `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL, so two servers never take the same items at once; on
 SQLite (one server) the claim is a plain write transaction. `finish` stores the verdicts and marks the
 items done in one transaction, and only for items still claimed by the caller: an item taken over by
-another server gets its verdict from that server alone. A session is queued once (a unique row per
+another server gets its verdict from that server alone. Each `finish` also renews the caller's other
+claims, so the timeout measures a server's silence, not the length of its batch. A session is queued once (a unique row per
 session), so it gets one background verdict.
 """
 
@@ -134,6 +135,12 @@ def finish(ws: Workspace, owner: str, done: Sequence[tuple[Claimed, Verdict]]) -
         for item, verdict in done:
             if item.id in held:
                 db.add(verdict_row(item.project_id, item.session_pk, verdict))
+        db.execute(  # the caller is alive: the rest of its claims count from now
+            update(ScoringItemRow)
+            .where(ScoringItemRow.claimed_by == owner, ScoringItemRow.done_at.is_(None))
+            .values(claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         return len(held)
 
 
