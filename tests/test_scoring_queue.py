@@ -152,3 +152,28 @@ def test_finishing_part_of_a_claim_renews_the_rest(db_url):
     assert scoring_queue.finish(ws, "a", [(mine[0], _verdict(mine[0], "a"))]) == 1
     others = scoring_queue.claim(ws, "b", 10, timeout_s=60)
     assert [c.session.id for c in others] == ["s4", "s5"]  # not a's three: their claim was renewed
+
+
+def test_every_cached_change_announces_itself(pg_url, tmp_path):
+    from _server_support import fake_model_dir
+    from judgeloop import registry
+    from judgeloop.server.auth import create_token
+    from judgeloop.server.services import revoke_token
+
+    ws = Workspace(pg_url)
+    for n in (1, 2):
+        registry.register(ws, "support", fake_model_dir(tmp_path / f"m{n}"), project="shop")
+    token = create_token(ws, "shop", "service")
+    watcher, heard = _watch(ws, poll_s=30)
+    try:
+        registry.promote(ws, "support@1", project="shop")
+        registry.promote(ws, "support@2", project="shop", force=True)
+        registry.rollback(ws, "support")
+        ws.update_project_settings("shop", sample_rate=0.5)
+        revoke_token(ws, token)
+        deadline = time.monotonic() + 30
+        while len(heard) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [k for k, _ in heard] == ["champion", "champion", "champion", "settings", "tokens"]
+    finally:
+        watcher.close()

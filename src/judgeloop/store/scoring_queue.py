@@ -6,8 +6,8 @@ claim is older than `timeout_s` (the server that took them died or hung), with
 SQLite (one server) the claim is a plain write transaction. `finish` stores the verdicts and marks the
 items done in one transaction, and only for items still claimed by the caller: an item taken over by
 another server gets its verdict from that server alone. Each `finish` also renews the caller's other
-claims, so the timeout measures a server's silence, not the length of its batch. A session is queued once (a unique row per
-session), so it gets one background verdict.
+claims, so the timeout measures a server's silence, not the length of its batch. A session is queued
+once (a unique row per session), so it gets one background verdict.
 """
 
 from __future__ import annotations
