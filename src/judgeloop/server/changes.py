@@ -43,7 +43,7 @@ class ChangeWatcher:
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(self.poll_s + 5)
+            self._thread.join(5)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -61,13 +61,15 @@ class ChangeWatcher:
             conn.execute(f"LISTEN {CHANNEL}")
             self.listening.set()
             self._poll(conn)  # anything missed while not listening
-            while not self._stop.is_set():
-                deadline = time.monotonic() + self.poll_s
-                for note in conn.notifies(timeout=self.poll_s):
+            next_poll = time.monotonic() + self.poll_s
+            while not self._stop.is_set():  # short waits, so that close() returns quickly
+                for note in conn.notifies(timeout=min(0.25, self.poll_s)):
                     self._tell(note.payload)
-                    if self._stop.is_set() or time.monotonic() >= deadline:
-                        break
-                self._poll(conn)
+                    if self._stop.is_set():
+                        return
+                if time.monotonic() >= next_poll:
+                    self._poll(conn)
+                    next_poll = time.monotonic() + self.poll_s
 
     def _poll(self, conn: object) -> None:
         row = conn.execute("SELECT serial FROM changes WHERE id = 1").fetchone()  # type: ignore[attr-defined]
