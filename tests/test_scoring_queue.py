@@ -177,3 +177,26 @@ def test_every_cached_change_announces_itself(pg_url, tmp_path):
         assert [k for k, _ in heard] == ["champion", "champion", "champion", "settings", "tokens"]
     finally:
         watcher.close()
+
+
+def test_a_change_made_while_the_listener_was_cut_off_is_found_after_it_reconnects(pg_url):
+    from judgeloop.store.changes import APPLICATION
+
+    ws = Workspace(pg_url)
+    watcher, heard = _watch(ws, poll_s=0.2)
+    try:
+        with ws.db() as db:
+            cut = db.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :app AND datname = current_database()"
+                ),
+                {"app": APPLICATION},
+            )
+        assert cut == 1
+        started = time.monotonic()
+        with ws.db() as db:  # its NOTIFY reaches nobody: the listener is gone
+            changes.announce(db, "tokens")
+        assert _first(heard, "poll", started) <= 2.0  # re-listened, then found the counter moved
+    finally:
+        watcher.close()

@@ -14,17 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy.engine import make_url
-
 from judgeloop.store import Workspace
-from judgeloop.store.changes import CHANNEL
+from judgeloop.store.changes import Listener, listening
 
 log = logging.getLogger("judgeloop.server")
-
-
-def libpq_url(url: str) -> str:
-    """The workspace URL as psycopg.connect takes it (no `+psycopg` driver, the password kept)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 class ChangeWatcher:
@@ -55,25 +48,21 @@ class ChangeWatcher:
                 self._stop.wait(self.poll_s)
 
     def _listen(self) -> None:
-        import psycopg
-
-        with psycopg.connect(libpq_url(self.ws.url), autocommit=True) as conn:
-            conn.execute(f"LISTEN {CHANNEL}")
+        with listening(self.ws.url) as listener:
             self.listening.set()
-            self._poll(conn)  # anything missed while not listening
+            self._poll(listener)  # anything missed while not listening
             next_poll = time.monotonic() + self.poll_s
             while not self._stop.is_set():  # short waits, so that close() returns quickly
-                for note in conn.notifies(timeout=min(0.25, self.poll_s)):
-                    self._tell(note.payload)
+                for kind in listener.notices(timeout=min(0.25, self.poll_s)):
+                    self._tell(kind)
                     if self._stop.is_set():
                         return
                 if time.monotonic() >= next_poll:
-                    self._poll(conn)
+                    self._poll(listener)
                     next_poll = time.monotonic() + self.poll_s
 
-    def _poll(self, conn: object) -> None:
-        row = conn.execute("SELECT serial FROM changes WHERE id = 1").fetchone()  # type: ignore[attr-defined]
-        serial = int(row[0]) if row else 0
+    def _poll(self, listener: Listener) -> None:
+        serial = listener.serial()
         if self._serial is not None and serial != self._serial:
             self._tell("poll")
         self._serial = serial
@@ -85,4 +74,4 @@ class ChangeWatcher:
             log.exception("handling a %s change failed", kind)
 
 
-__all__ = ["ChangeWatcher", "libpq_url"]
+__all__ = ["ChangeWatcher"]

@@ -8,13 +8,19 @@ if) the transaction commits. Servers listen (judgeloop.server.changes) and poll 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as DB
 
 from judgeloop.store.tables import ChangeRow
 from judgeloop.types import utcnow
 
 CHANNEL = "judgeloop_changes"
+APPLICATION = "judgeloop-changes"  # the listening connections, as pg_stat_activity names them
 KINDS = ("champion", "tokens", "settings")
 
 
@@ -38,4 +44,35 @@ def serial(db: DB) -> int:
     return int(db.scalar(select(ChangeRow.serial).where(ChangeRow.id == 1)) or 0)
 
 
-__all__ = ["CHANNEL", "KINDS", "announce", "is_postgres", "serial"]
+def libpq_url(url: str) -> str:
+    """A workspace URL as psycopg.connect takes it (no `+psycopg` driver, the password kept)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class Listener:
+    """A PostgreSQL connection LISTENing on CHANNEL (from `listening`)."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def notices(self, timeout: float) -> Iterator[str]:
+        """The kinds announced (and committed) in the next `timeout` seconds, as they arrive."""
+        for note in self._conn.notifies(timeout=timeout):
+            yield note.payload
+
+    def serial(self) -> int:
+        row = self._conn.execute("SELECT serial FROM changes WHERE id = 1").fetchone()
+        return int(row[0]) if row else 0
+
+
+@contextmanager
+def listening(url: str) -> Iterator[Listener]:
+    """A connection of its own to the PostgreSQL workspace at `url`, listening for change notices."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(url), autocommit=True, application_name=APPLICATION) as conn:
+        conn.execute(f"LISTEN {CHANNEL}")
+        yield Listener(conn)
+
+
+__all__ = ["CHANNEL", "KINDS", "Listener", "announce", "is_postgres", "libpq_url", "listening", "serial"]
