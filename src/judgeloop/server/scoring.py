@@ -89,13 +89,6 @@ class BackgroundScorer:
             self.start()
             self._wake.set()
 
-    def enqueue(self, scope: Scope, sessions: Sequence[Session]) -> int:
-        """Queue stored sessions in a transaction of its own; returns how many were queued."""
-        with self.ws.db() as db:
-            counts = self.queue(db, scope.project_id, sessions)
-        self.queued(*counts)
-        return counts[0]
-
     def pending(self) -> int:
         """Sessions queued and not scored yet, by any server on this database."""
         return scoring_queue.pending(self.ws)
