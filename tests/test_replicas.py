@@ -1,8 +1,8 @@
-"""Several `judgeloop serve` replicas on one PostgreSQL database, as real processes: a promotion and a
-token revocation made through one reach the other within 2 s (measured, with the other's own cache
-expiry set to a minute, so only the change notice can explain it); a replica killed with SIGKILL while
-both score a backlog leaves every sampled session with exactly one verdict. On SQLite a second server
-on the same file is refused."""
+"""Several `judgeloop serve` replicas on one PostgreSQL database, as real processes: a promotion, a
+token revocation and a settings change made through one, and a rollback by the CLI, reach the other
+within 2 s (measured, with the replicas' own cache expiry set to a minute, so only the change notice
+can explain it); a replica killed with SIGKILL while both score a backlog leaves every sampled session
+with exactly one verdict. On SQLite a second server on the same file is refused."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from _server_support import GOOD, Env, free_port, make_env, trained_model_dir
+from judgeloop import registry
 from judgeloop.server.auth import create_token
 from judgeloop.server.scoring import is_sampled
 from judgeloop.store.tables import ScoringItemRow, SessionRow, VerdictRow
@@ -152,6 +153,37 @@ def test_a_token_revoked_on_one_replica_is_refused_by_the_other_within_2_s(pair)
         f"{a.base}/v1/tokens/revoke", json={"token": env.tokens["service"]}, headers=env.auth("other")
     )
     assert other.status_code == 404
+
+
+def test_a_settings_change_on_one_replica_and_a_cli_rollback_reach_the_other_within_2_s(pair):
+    env, a, b = pair
+    champion = evaluate(b, env).json()["version"]
+    other = "1" if champion == "2" else "2"
+    for r in (a, b):  # the other version loaded too (see the promotion test)
+        assert evaluate(r, env, evaluator=f"support@{other}").status_code == 200
+    settings, admin = f"{a.base}/v1/projects/shop/settings", env.auth("admin")
+    sent = time.monotonic()
+    changed = httpx.put(settings, json={"default_evaluator": f"support@{other}"}, headers=admin)
+    assert changed.status_code == 200
+    seconds = seen_at(lambda: evaluate(b, env).json()["version"] == other) - sent
+    print(f"\ndefault evaluator changed on A -> used by B: {seconds:.3f} s")
+    assert seconds <= 2.0
+    assert httpx.put(settings, json={"default_evaluator": None}, headers=admin).status_code == 200
+    seen_at(lambda: evaluate(b, env).json()["version"] == champion)
+
+    registry.promote(env.ws, f"support@{other}", project="shop", force=True)  # the library, this process
+    seen_at(lambda: evaluate(b, env).json()["version"] == other)
+    done = subprocess.run(
+        [sys.executable, "-m", "judgeloop", "evaluators", "rollback", "support", "--db", env.ws.url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    returned = time.monotonic()
+    assert done.returncode == 0, done.stderr
+    seconds = seen_at(lambda: evaluate(b, env).json()["version"] == champion) - returned
+    print(f"rollback by the CLI -> served by B: {seconds:.3f} s after the CLI returned")
+    assert seconds <= 2.0
 
 
 def _count(env: Env, query) -> int:  # type: ignore[no-untyped-def]
