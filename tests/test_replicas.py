@@ -2,7 +2,8 @@
 token revocation and a settings change made through one, and a rollback by the CLI, reach the other
 within 2 s (measured, with the replicas' own cache expiry set to a minute, so only the change notice
 can explain it); a replica killed with SIGKILL while both score a backlog leaves every sampled session
-with exactly one verdict. On SQLite a second server on the same file is refused."""
+with exactly one verdict; eight reviewers spread over both share no queue item and lose no label. On
+SQLite a second server on the same file is refused."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,3 +268,64 @@ def test_a_second_server_on_one_sqlite_file_is_refused(tmp_path):
             again.stop()
     finally:
         first.stop()
+
+
+def _review(bases: list[str], token: str, queue_id: int, name: str) -> list[str]:
+    """One reviewer: next, label, next ... until done, each request to the next replica in turn."""
+    done: list[str] = []
+    clients = [
+        httpx.Client(base_url=b, headers={"Authorization": f"Bearer {token}"}, timeout=60) for b in bases
+    ]
+    try:
+        for step in range(200):
+            r = clients[(2 * step) % len(clients)].get(f"/v1/queues/{queue_id}/next")
+            assert r.status_code == 200, r.text
+            item = r.json()
+            if item["done"]:
+                return done
+            sid = item["session"]["id"]
+            assert sid not in done, f"{name} got {sid} twice"
+            body = {
+                "session_id": sid,
+                "good": (step + len(name)) % 3 != 0,
+                "metadata": {"queue_id": queue_id, "assignment_id": item["assignment_id"]},
+            }
+            r = clients[(2 * step + 1) % len(clients)].post("/v1/labels", json=body)
+            assert r.status_code == 201, r.text
+            done.append(sid)
+        raise AssertionError(f"{name} never finished")
+    finally:
+        for c in clients:
+            c.close()
+
+
+def test_eight_reviewers_on_two_replicas_share_no_item_and_lose_no_label(tmp_path, pg_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from _review_support import PROJECT, make_review_env
+    from judgeloop.review import queues
+    from judgeloop.review.schemas import QueueIn
+    from judgeloop.store.labels import live_labels
+
+    env = make_review_env(pg_url, reviewers=8, n=30)
+    queue = queues.create_queue(env.ws, QueueIn(project=PROJECT, name="race", size=30, overlap=2, seed=5))
+    a, b = start(pg_url, tmp_path / "a.log"), start(pg_url, tmp_path / "b.log")
+    try:
+        wait_healthy(a, b)
+        with ThreadPoolExecutor(8) as pool:
+            futures = [
+                pool.submit(
+                    _review, [a.base, b.base][:: 1 if i % 2 else -1], env.tokens[f"r{i}"], queue.id, f"r{i}"
+                )
+                for i in range(8)
+            ]
+            out = {f"r{i}": f.result(timeout=300) for i, f in enumerate(futures)}
+    finally:
+        logs = a.stop() + b.stop()
+    assert "Traceback" not in logs, logs
+    per_item = Counter(s for got in out.values() for s in got)
+    assert len(per_item) == 30 and set(per_item.values()) == {2}  # overlap 2, never one reviewer twice
+    stored = live_labels(env.ws.labels(PROJECT))
+    assert len(stored) == 60 and len({(x.session_id, x.reviewer) for x in stored}) == 60
+    assert sum(1 for got in out.values() if got) >= 4  # the work really was shared
+    env.ws.close()
