@@ -12,7 +12,7 @@ from judgeloop import registry
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from judgeloop.server import catalog
 from judgeloop.server.auth import Principal, hash_token
-from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope, Scope
+from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope
 from judgeloop.server.idempotency import Claim
 from judgeloop.server.runtime import Runtime
 from judgeloop.server.schemas import (
@@ -30,10 +30,6 @@ from judgeloop.store.tables import TokenRow
 from judgeloop.types import Label, Session
 
 SAMPLE_RATE = "sample_rate"
-
-
-def scope_of(principal: ProjectScope) -> Scope:
-    return Scope(principal.project, principal.project_id)
 
 
 # --- production traffic and labels -----------------------------------------------------------
