@@ -26,7 +26,7 @@ class ChangeWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._serial: int | None = None
-        self.listening = threading.Event()  # set while LISTEN is active (tests, health)
+        self.listening = threading.Event()  # set while LISTEN is active and the counter read
 
     def start(self) -> None:
         if self._thread is None:
@@ -49,8 +49,8 @@ class ChangeWatcher:
 
     def _listen(self) -> None:
         with listening(self.ws.url) as listener:
+            self._poll(listener)  # anything missed while not listening (the first time: the baseline)
             self.listening.set()
-            self._poll(listener)  # anything missed while not listening
             next_poll = time.monotonic() + self.poll_s
             while not self._stop.is_set():  # short waits, so that close() returns quickly
                 for kind in listener.notices(timeout=min(0.25, self.poll_s)):
