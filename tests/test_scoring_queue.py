@@ -200,3 +200,20 @@ def test_a_change_made_while_the_listener_was_cut_off_is_found_after_it_reconnec
         assert _first(heard, "poll", started) <= 2.0  # re-listened, then found the counter moved
     finally:
         watcher.close()
+
+
+def test_a_backlog_left_by_a_stopped_server_is_scored_when_a_server_starts(tmp_path, db_url):
+    from fastapi.testclient import TestClient
+
+    from _server_support import make_env, trained_model_dir
+    from judgeloop.server import create_app
+
+    env = make_env(tmp_path, [trained_model_dir()], url=db_url)
+    ids = _queued(env.ws, 20)  # queued with no server running (as if it had stopped)
+    scoring_queue.claim(env.ws, "dead-server", 5, timeout_s=60)  # and a claim it never finished
+    with env.ws.db() as db:
+        db.execute(update(ScoringItemRow).values(claimed_at=utcnow() - timedelta(minutes=5)))
+    with TestClient(create_app(workspace=env.ws)) as client:  # starting the app starts its scorer
+        assert client.app.state.serve.scorer.wait_idle(120)
+    scored = env.ws.verdicts("shop", "support@1")
+    assert sorted(v.session_id or "" for v in scored) == sorted(ids)
