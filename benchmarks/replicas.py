@@ -52,6 +52,13 @@ def fresh_database(base: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_database(base: str, url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
 def start(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     from _server_support import free_port
 
@@ -177,6 +184,8 @@ def main() -> None:
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(60)
+        env.ws.close()
+        drop_database(args.pg, url)
     result = {
         "promotion_a_to_b": summary(promotions),
         "revocation_a_to_b": summary(revocations),
