@@ -79,7 +79,11 @@ def ingest_rate(url: str, batches: int, tag: str) -> float:
     server = start_server(url, port, access_log=False, constant=False)
     try:
         items = [
-            {"session_id": f"ingest-{tag}-{i}", "model_input": f"new question {i}", "model_output": f"answer {i}"}
+            {
+                "session_id": f"ingest-{tag}-{i}",
+                "model_input": f"new question {i}",
+                "model_output": f"answer {i}",
+            }
             for i in range(batches * INGEST_BATCH)
         ]
         headers = {"Authorization": f"Bearer {token}"}
@@ -95,15 +99,51 @@ def ingest_rate(url: str, batches: int, tag: str) -> float:
 
 
 def measure(url: str, rounds: int, export_rounds: int, work: Path, ingest_batches: int) -> dict[str, Any]:
-    times: dict[str, list[float]] = {"monitor_7d_hourly": [], "queue_fill_mixed_100": [], "stats": [], "export": []}
+    times: dict[str, list[float]] = {
+        "monitor_7d_hourly": [],
+        "queue_fill_mixed_100": [],
+        "stats": [],
+        "export": [],
+    }
     for r in range(rounds):
         times["monitor_7d_hourly"].append(
-            run_cli(["monitor", "--project", PROJECT, "--evaluator", "support", "--by", "hour", "--since", "7d",
-                     "--no-store", "--json", "--db", url])  # fmt: skip
+            run_cli(
+                [
+                    "monitor",
+                    "--project",
+                    PROJECT,
+                    "--evaluator",
+                    "support",
+                    "--by",
+                    "hour",
+                    "--since",
+                    "7d",
+                    "--no-store",
+                    "--json",
+                    "--db",
+                    url,
+                ]
+            )  # fmt: skip
         )
         times["queue_fill_mixed_100"].append(
-            run_cli(["queue", "fill", "--project", PROJECT, "--strategy", "mixed", "--n", "100",
-                     "--queue", f"bench-{r}", "--evaluator", "support", "--db", url])  # fmt: skip
+            run_cli(
+                [
+                    "queue",
+                    "fill",
+                    "--project",
+                    PROJECT,
+                    "--strategy",
+                    "mixed",
+                    "--n",
+                    "100",
+                    "--queue",
+                    f"bench-{r}",
+                    "--evaluator",
+                    "support",
+                    "--db",
+                    url,
+                ]
+            )  # fmt: skip
         )
         times["stats"].append(run_cli(["stats", "--project", PROJECT, "--db", url, "--json"]))
         if r < export_rounds:
@@ -128,7 +168,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--export-rounds", type=int, default=1, help="export runs per size (the slowest)")
     parser.add_argument("--ingest-batches", type=int, default=50)
-    parser.add_argument("--keep-prefix", help="PostgreSQL: keep the seeded databases as PREFIX_N and reuse them")
+    parser.add_argument(
+        "--keep-prefix", help="PostgreSQL: keep the seeded databases as PREFIX_N and reuse them"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -149,7 +191,10 @@ def main() -> None:
             result = measure(url, args.rounds, args.export_rounds, work, args.ingest_batches)
             result.update(seed_s=seed_s, load_before=load_before, load_after=os.getloadavg()[0])
             report["sizes"][str(n)] = result
-            print(json.dumps({n: result["median_s"], "ingest": result["median_ingest_sessions_per_s"]}), flush=True)
+            print(
+                json.dumps({n: result["median_s"], "ingest": result["median_ingest_sessions_per_s"]}),
+                flush=True,
+            )
         finally:
             if keep is None:
                 drop(url, args.db)

@@ -58,11 +58,11 @@ def test_a_retried_session_log_replays_and_queues_nothing_new(env):
         body = [{"id": "t1", "model_input": "q", "model_output": "b"}]
         headers = {**env.auth(), "Idempotency-Key": "batch-7"}
         first = client.post("/v1/sessions", json=body, headers=headers)
-        enqueued = client.app.state.serve.scorer.enqueue
+        queue = client.app.state.serve.scorer.queue
         calls: list[int] = []
-        client.app.state.serve.scorer.enqueue = lambda *a, **k: calls.append(1) or 0  # type: ignore[method-assign]
+        client.app.state.serve.scorer.queue = lambda *a, **k: calls.append(1) or (0, 0)  # type: ignore[method-assign]
         again = client.post("/v1/sessions", json=body, headers=headers)
-        client.app.state.serve.scorer.enqueue = enqueued  # type: ignore[method-assign]
+        client.app.state.serve.scorer.queue = queue  # type: ignore[method-assign]
         assert first.status_code == again.status_code == 201 and again.json() == first.json()
         assert first.json()["sampled"] == 1 and calls == []
         changed = client.post("/v1/sessions", json=[{**body[0], "model_output": "c"}], headers=headers)

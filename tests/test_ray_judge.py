@@ -8,6 +8,7 @@ import csv
 import json
 
 import pytest
+
 from _llm_support import FakeOpenAI, ThreadServer
 from test_judge_cli import ROWS, grader
 

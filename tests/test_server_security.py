@@ -51,6 +51,7 @@ ROUTES = [
     ("POST", "/v1/evaluators/support/promote", {"version": 2, "force": True}),
     ("GET", "/v1/projects/shop/settings", None),
     ("PUT", "/v1/projects/shop/settings", {"sample_rate": 0.5}),
+    ("POST", "/v1/tokens/revoke", {"token": "jl_x"}),
 ]
 
 
@@ -72,6 +73,7 @@ def test_every_route_but_healthz_needs_a_valid_token(client, env, method, path, 
         ("PUT", "/v1/projects/shop/settings", {"sample_rate": 0.5}),
         ("POST", "/v1/evaluate", OK_ITEM),
         ("POST", "/v1/sessions", OK_ITEM),
+        ("POST", "/v1/tokens/revoke", {"token": "jl_x"}),
     ],
 )
 def test_reviewer_tokens_cannot_call_admin_or_service_routes(client, env, method, path, body):
@@ -84,6 +86,9 @@ def test_service_tokens_cannot_promote_or_change_settings(client, env):
     r = client.post("/v1/evaluators/support/promote", json={"version": 2}, headers=env.auth("service"))
     assert r.status_code == 403
     assert client.put("/v1/projects/shop/settings", json={}, headers=env.auth("service")).status_code == 403
+    body = {"token": env.tokens["admin"]}
+    revoke = client.post("/v1/tokens/revoke", json=body, headers=env.auth("service"))
+    assert revoke.status_code == 403
 
 
 def test_a_token_sees_only_its_project(any_env):

@@ -21,7 +21,7 @@ from judgeloop.gate import MAX_DROP as MAX_DROP
 from judgeloop.gate import MIN_GATE_ROWS as MIN_GATE_ROWS
 from judgeloop.gate import P_WORSE as P_WORSE
 from judgeloop.gate import compare_predictions, gate_decision
-from judgeloop.store import Workspace
+from judgeloop.store import Workspace, changes
 from judgeloop.store.db import missing_sqlite_file
 from judgeloop.store.tables import EvaluatorVersionRow, PromotionRow
 from judgeloop.types import EvaluatorRef, utcnow
@@ -329,6 +329,7 @@ def _set_champion(
                 decision=decision,
             )
         )
+        changes.announce(db, "champion")  # every server on this database re-reads its champion
 
 
 def _record(

@@ -24,8 +24,9 @@ def serve_command(
 
     import uvicorn
 
-    from judgeloop.server import create_app
+    from judgeloop.server import create_app, serve_lock
 
+    lock = serve_lock.hold(db)  # a second server on one SQLite file is refused here
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
     logger = logging.getLogger("judgeloop")
@@ -34,7 +35,11 @@ def serve_command(
     app = create_app(db)
     if preload:
         app.state.serve.cache.warm()
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
+    finally:
+        if lock is not None:
+            lock.close()
 
 
 @token_app.command("create")

@@ -18,7 +18,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session as DB
 
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from judgeloop.store import Workspace
+from judgeloop.store import Workspace, changes
 from judgeloop.store.tables import MembershipRow, ProjectRow, TokenRow, UserRow
 from judgeloop.types import REVIEWER_NAME_PATTERN
 
@@ -161,6 +161,7 @@ def remove_member(ws: Workspace, name: str, project: str) -> None:
             .values(revoked=True)
         )
         row.session_epoch = (row.session_epoch or 0) + 1
+        changes.announce(db, "tokens")
 
 
 def authenticate(ws: Workspace, name: str, password: str) -> User:

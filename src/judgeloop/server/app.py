@@ -123,6 +123,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for start in getattr(app.state, "startup_hooks", []):
+            start()
         yield
         for hook in getattr(app.state, "shutdown_hooks", []):
             hook()
@@ -139,7 +141,7 @@ def create_app(
         openapi_url="/openapi.json" if docs else None,
     )
     app.state.workspace = workspace or Workspace(db)
-    app.state.shutdown_hooks = []
+    app.state.startup_hooks, app.state.shutdown_hooks = [], []
     app.state.serve_settings = settings
     install_error_handlers(app)
     app.add_middleware(CatchUnexpected)

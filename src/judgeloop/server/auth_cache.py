@@ -1,7 +1,7 @@
 """Bearer-token lookups remembered for a few seconds, so the guardrail path does not open a database
 transaction per request (on SQLite each one takes the write lock). A revoked token stops working
-within `ttl_s` seconds (`JUDGELOOP_AUTH_CACHE_S`; 0 turns the cache off). Failed lookups are never
-remembered."""
+within `ttl_s` seconds (`JUDGELOOP_AUTH_CACHE_S`; 0 turns the cache off); on PostgreSQL a change
+notice (judgeloop.server.changes) empties the cache at once. Failed lookups are never remembered."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class TokenCache:
         self.ws, self.ttl_s, self.max_entries = ws, ttl_s, max_entries
         self._entries: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
+        self._generation = 0  # goes up at every forget(): a lookup begun before it is not kept
 
     def peek(self, token: str) -> Principal | None:
         """The cached principal of a token looked up less than `ttl_s` ago, else None (no database)."""
@@ -30,9 +31,12 @@ class TokenCache:
         found = self.peek(token)
         if found is not None:
             return found
+        generation = self._generation
         principal = principal_for_token(self.ws, token)
         key, now = hash_token(token), time.monotonic()
         with self._lock:
+            if generation != self._generation:
+                return principal  # answered for this request, not remembered: it may predate a revocation
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = (principal, now)
@@ -40,6 +44,7 @@ class TokenCache:
 
     def forget(self) -> None:
         with self._lock:
+            self._generation += 1
             self._entries.clear()
 
 

@@ -4,7 +4,8 @@ Models are cached by (name, version). A champion pointer per name is checked aga
 most every `refresh_s` seconds; when another version became the champion (a `judgeloop evaluators
 promote` in another process, or the API), the new model loads in the background while the old one
 keeps serving, then the pointer is replaced in one assignment. A request takes the pointer once and
-finishes on that model, so a swap never fails an in-flight request.
+finishes on that model, so a swap never fails an in-flight request. On PostgreSQL a change notice
+(judgeloop.server.changes) makes the check happen at once (`invalidate`, `recheck`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class ModelCache:
         self._lock = threading.Lock()
         self._load_locks: dict[tuple[str, int], threading.Lock] = {}
         self._pending: set[tuple[str, int]] = set()
+        self._generation = 0  # goes up at every invalidate(): a look-up begun before it points nowhere
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="judgeloop-model-load")
 
     def close(self) -> None:
@@ -130,8 +132,10 @@ class ModelCache:
         now = time.monotonic()
         if cached is not None and now - cached[1] < self.refresh_s:
             return cached[0]
+        generation = self._generation
         ref = catalog.default_ref(self.ws, scope)
-        self._defaults[scope.project_id] = (ref, now)
+        if generation == self._generation:
+            self._defaults[scope.project_id] = (ref, now)
         return ref
 
     def champion(self, scope: ProjectScope, name: str) -> LoadedModel:
@@ -139,7 +143,7 @@ class ModelCache:
         if fresh is not None:
             return fresh
         pointer = self._champions.get(name)
-        now = time.monotonic()
+        now, generation = time.monotonic(), self._generation
         record = catalog.lookup(self.ws, scope, name, None)
         current = self._models.get((name, record.info.version))
         if current is None and pointer is not None and pointer.model.version == record.info.version:
@@ -149,7 +153,8 @@ class ModelCache:
             self._load_in_background(scope, record)
             return pointer.model
         current = current or self._load(record)
-        self._point(name, current, now)
+        if generation == self._generation:  # else a change came meanwhile: the next request looks again
+            self._point(name, current, now)
         return current
 
     def version(self, scope: ProjectScope, name: str, version: int) -> LoadedModel:
@@ -160,10 +165,26 @@ class ModelCache:
 
     def invalidate(self, name: str | None = None) -> None:
         """Check the registry again at the next request (all names, or one)."""
+        self._generation += 1
         for key, pointer in list(self._champions.items()):
             if name is None or key == name:
                 pointer.checked = float("-inf")
         self._defaults.clear()
+
+    def recheck(self) -> None:
+        """Look up every cached champion again now, in the background (after a change notice): a new
+        one is loaded while the old one keeps serving, then pointed to, so it serves without waiting for
+        a request to find it."""
+        self._background.submit(self._recheck)
+
+    def _recheck(self) -> None:
+        try:
+            for record in catalog.all_champions(self.ws):
+                pointer = self._champions.get(record.info.name)
+                if pointer is not None and pointer.model.version != record.info.version:
+                    self._point(record.info.name, self._load(record), time.monotonic())
+        except Exception:
+            log.exception("could not re-check the champions; requests will")
 
     def refresh(self, scope: ProjectScope, name: str) -> LoadedModel:
         """Load the current champion of `name` now and point to it (used right after a promotion)."""

@@ -12,6 +12,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "traffic",
     "traces",
     "evaluators",
+    "tokens",
     "metrics",
     "queues",
     "review",

@@ -1,5 +1,6 @@
-"""What the API routes share in one app: settings, metrics, the model cache, the inference thread and the
-background scorer. Built once per app by `install(app)` (idempotent), stopped by the app's shutdown hooks.
+"""What the API routes share in one app: settings, metrics, the model cache, the inference thread, the
+background scorer and (on PostgreSQL) the change listener. Built once per app by `install(app)`
+(idempotent); its threads start with the app (startup hooks) and stop with it (shutdown hooks).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from judgeloop.server.auth_cache import TokenCache
 from judgeloop.server.batcher import Batcher
+from judgeloop.server.changes import ChangeWatcher
 from judgeloop.server.limits import BodySizeLimit
 from judgeloop.server.metrics import MetricsMiddleware, ServerMetrics
 from judgeloop.server.model_cache import LoadedModel, ModelCache, ModelUnavailable
@@ -26,8 +28,16 @@ class Runtime:
     cache: ModelCache
     batcher: Batcher
     scorer: BackgroundScorer
+    watcher: ChangeWatcher | None = None
+
+    def start(self) -> None:
+        self.scorer.start()
+        if self.watcher is not None:
+            self.watcher.start()
 
     def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
         self.scorer.close()
         self.batcher.close()
         self.cache.close()
@@ -47,7 +57,15 @@ def build_runtime(ws: Workspace, settings: ServeSettings) -> Runtime:
         max_size=settings.max_batch_size,
         on_batch=metrics.batch_size.observe,
     )
-    scorer = BackgroundScorer(ws, cache, batcher, metrics, max_pending=settings.scoring_queue_size)
+    scorer = BackgroundScorer(
+        ws,
+        cache,
+        batcher,
+        metrics,
+        max_pending=settings.scoring_queue_size,
+        claim_timeout_s=settings.scoring_claim_timeout_s,
+        poll_s=settings.scoring_poll_s,
+    )
     return Runtime(settings, metrics, cache, batcher, scorer)
 
 
@@ -60,7 +78,15 @@ def install(app: FastAPI) -> Runtime:
     app.state.serve_settings = settings
     runtime = build_runtime(app.state.workspace, settings)
     app.state.serve = runtime
-    app.state.token_cache = TokenCache(app.state.workspace, ttl_s=settings.auth_cache_s)
+    tokens = app.state.token_cache = TokenCache(app.state.workspace, ttl_s=settings.auth_cache_s)
+    if app.state.workspace.engine.dialect.name == "postgresql":
+
+        def changed(kind: str) -> None:  # made by another server or the CLI (or this one)
+            tokens.forget()
+            runtime.cache.invalidate()
+            runtime.cache.recheck()
+
+        runtime.watcher = ChangeWatcher(app.state.workspace, changed, poll_s=settings.changes_poll_s)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=runtime.metrics)  # outermost: counts 413s too
 
@@ -68,6 +94,7 @@ def install(app: FastAPI) -> Runtime:
     async def _unavailable(_: Request, exc: ModelUnavailable) -> JSONResponse:
         return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "1"})
 
+    app.state.startup_hooks.append(runtime.start)
     app.state.shutdown_hooks.append(runtime.close)
     return runtime
 

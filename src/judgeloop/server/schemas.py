@@ -231,6 +231,10 @@ class PromoteIn(_Checked):
     require: Literal["not_worse", "better"] = "not_worse"
 
 
+class RevokeIn(_Checked):
+    token: str = Field(min_length=1, max_length=500, description="the token to revoke, in plain text")
+
+
 M = TypeVar("M", bound=BaseModel)
 
 # Bodies that take one object or a list are parsed by `parse_items` (for row-numbered errors and the
@@ -296,6 +300,7 @@ __all__ = [
     "EvaluateOut",
     "LabelIn",
     "PromoteIn",
+    "RevokeIn",
     "SessionDetail",
     "SessionIn",
     "SessionLogged",

@@ -1,26 +1,37 @@
 """Background scoring of sampled production sessions, off the request path.
 
-`POST /v1/sessions` stores sessions and hands the sampled ones to this worker, which scores them with
-the project's default evaluator on the shared inference thread (after any waiting guardrail request)
-and stores the verdicts. A model that fails gives `status="error"` verdicts, never silence; when the
-queue is full, sessions are dropped from scoring (still stored) and counted in /metrics.
+`POST /v1/sessions` stores sessions and, in the same transaction, queues the sampled ones in the
+database (judgeloop.store.scoring_queue). A worker thread claims queued sessions in batches, scores them
+with the project's default evaluator on the shared inference thread (after any waiting guardrail
+request) and stores each verdict in the transaction that marks its item done. Several servers on one
+PostgreSQL database share the queue: a batch is claimed by one of them, and a claim older than
+`claim_timeout_s` (its server died) is taken over, so every sampled session gets exactly one verdict.
+A model that fails gives `status="error"` verdicts, never silence; a project with no evaluator to use
+keeps its items, tried again after the claim timeout. When `max_pending` sessions wait, new ones are not
+queued (still stored), counted as dropped in /metrics.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import queue
+import os
+import socket
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session as DB
 
 from judgeloop.errors import JudgeloopError
 from judgeloop.server.batcher import Batcher
 from judgeloop.server.catalog import Scope
 from judgeloop.server.metrics import ServerMetrics
 from judgeloop.server.model_cache import LoadedModel, ModelCache
-from judgeloop.store import Workspace
+from judgeloop.store import Workspace, scoring_queue
+from judgeloop.store.scoring_queue import Claimed
 from judgeloop.types import Session, Verdict
 
 log = logging.getLogger("judgeloop.server")
@@ -36,14 +47,8 @@ def is_sampled(session_id: str, rate: float) -> bool:
     return int(hashlib.sha256(session_id.encode("utf-8")).hexdigest(), 16) / _SPAN < rate
 
 
-@dataclass
-class _Job:
-    scope: Scope
-    sessions: list[Session]
-
-
 class BackgroundScorer:
-    """A worker thread scoring queued sessions; at most `max_pending` sessions wait."""
+    """The worker thread of one server (see the module docstring); `owner` names its claims."""
 
     def __init__(
         self,
@@ -54,80 +59,105 @@ class BackgroundScorer:
         *,
         max_pending: int = 10_000,
         timeout_s: float = 300.0,
+        claim_timeout_s: float = 60.0,
+        poll_s: float = 1.0,
+        claim_size: int = 64,
     ) -> None:
         self.ws, self.cache, self.batcher, self.metrics = ws, cache, batcher, metrics
         self.max_pending, self.timeout_s = max_pending, timeout_s
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
-        self._pending = 0
+        self.claim_timeout_s, self.poll_s, self.claim_size = claim_timeout_s, poll_s, claim_size
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def enqueue(self, scope: Scope, sessions: list[Session]) -> int:
-        """Queue sessions for scoring; returns how many were queued (the rest are dropped, counted)."""
-        if not sessions:
-            return 0
-        with self._lock:
-            room = max(0, self.max_pending - self._pending)
-            taken = sessions[:room]
-            self._pending += len(taken)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="judgeloop-scoring", daemon=True)
-                self._thread.start()
-        if len(taken) < len(sessions):
-            self.metrics.scoring.labels("dropped").inc(len(sessions) - len(taken))
-            log.warning("scoring queue full: %d sessions not scored", len(sessions) - len(taken))
-        if taken:
-            self.metrics.scoring.labels("queued").inc(len(taken))
-            self.metrics.scoring_queue.set(self._pending)
-            self._queue.put(_Job(scope, taken))
-        return len(taken)
+    # --- queueing (request path) ------------------------------------------------------------------
+
+    def queue(self, db: DB, project_id: int, sessions: Sequence[Session]) -> tuple[int, int]:
+        """Queue sessions in the caller's transaction; returns (queued, dropped). Call `queued` after
+        the commit."""
+        return scoring_queue.add(db, project_id, [s.id or "" for s in sessions], max_pending=self.max_pending)
+
+    def queued(self, queued: int, dropped: int) -> None:
+        """Count a committed `queue` call and wake the worker."""
+        if dropped:
+            self.metrics.scoring.labels("dropped").inc(dropped)
+            log.warning("scoring queue full: %d sessions not scored", dropped)
+        if queued:
+            self.metrics.scoring.labels("queued").inc(queued)
+            self.start()
+            self._wake.set()
 
     def pending(self) -> int:
-        return self._pending
+        """Sessions queued and not scored yet, by any server on this database."""
+        return scoring_queue.pending(self.ws)
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until every queued session is scored (tests, shutdown); False on timeout."""
+        """Block until no queued session is left unscored (tests, shutdown); False on timeout."""
         deadline = time.monotonic() + timeout
-        while self._pending and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return not self._pending
+        while self.pending() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return not self.pending()
+
+    # --- the worker ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the worker (at server start, so a backlog left by a stopped server is scored)."""
+        with self._lock:
+            if self._thread is None and not self._stop.is_set():
+                self._thread = threading.Thread(target=self._run, name="judgeloop-scoring", daemon=True)
+                self._thread.start()
 
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
         if self._thread is not None:
-            self._queue.put(None)
             self._thread.join(5.0)
 
     def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                return
+        while not self._stop.is_set():
+            self._wake.clear()
             try:
-                self._score(job)
+                items = scoring_queue.claim(self.ws, self.owner, self.claim_size, self.claim_timeout_s)
+                if items:
+                    self._score(items)
+                    self.metrics.scoring_queue.set(self.pending())
             except Exception:
-                log.exception("background scoring failed for project %s", job.scope.project)
-                self.metrics.scoring.labels("failed").inc(len(job.sessions))
-            finally:
-                with self._lock:
-                    self._pending -= len(job.sessions)
-                self.metrics.scoring_queue.set(self._pending)
+                log.exception("background scoring failed; its claims are taken over after the timeout")
+                items = []
+            if not items:
+                self._wake.wait(self.poll_s)
 
-    def _score(self, job: _Job) -> None:
-        try:
-            model = self.cache.resolve(job.scope)
-        except JudgeloopError as exc:
-            log.warning("not scoring %d sessions of %s: %s", len(job.sessions), job.scope.project, exc)
-            self.metrics.scoring.labels("failed").inc(len(job.sessions))
-            return
-        size = self.batcher.max_size
-        for start in range(0, len(job.sessions), size):
-            chunk = job.sessions[start : start + size]
-            verdicts = self._verdicts(model, chunk)
-            self.ws.add_verdicts(job.scope.project, verdicts)
-            ok = sum(v.status == "ok" for v in verdicts)
-            self.metrics.scoring.labels("scored").inc(ok)
-            if ok < len(verdicts):
-                self.metrics.scoring.labels("failed").inc(len(verdicts) - ok)
+    def _score(self, items: list[Claimed]) -> None:
+        by_project: dict[tuple[str, int], list[Claimed]] = defaultdict(list)
+        for item in items:
+            by_project[(item.project, item.project_id)].append(item)
+        for (project, project_id), group in by_project.items():
+            try:
+                model = self.cache.resolve(Scope(project, project_id))
+            except JudgeloopError as exc:
+                log.warning(
+                    "not scoring %d sessions of %s now (again in %.0f s): %s",
+                    len(group),
+                    project,
+                    self.claim_timeout_s,
+                    exc,
+                )
+                continue
+            size = self.batcher.max_size
+            for start in range(0, len(group), size):
+                if self._stop.is_set():
+                    return  # the rest is taken over after the claim timeout
+                chunk = group[start : start + size]
+                verdicts = self._verdicts(model, [c.session for c in chunk])
+                stored = scoring_queue.finish(self.ws, self.owner, list(zip(chunk, verdicts, strict=True)))
+                ok = sum(v.status == "ok" for v in verdicts)
+                self.metrics.scoring.labels("scored").inc(min(ok, stored))
+                if stored > ok:
+                    self.metrics.scoring.labels("failed").inc(stored - ok)
+                if stored < len(chunk):
+                    log.info("%d sessions were taken over by another server", len(chunk) - stored)
 
     def _verdicts(self, model: LoadedModel, sessions: list[Session]) -> list[Verdict]:
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from judgeloop import registry
 from judgeloop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from judgeloop.server import catalog
 from judgeloop.server.auth import Principal, hash_token
-from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope, Scope
+from judgeloop.server.catalog import DEFAULT_EVALUATOR, ProjectScope
 from judgeloop.server.idempotency import Claim
 from judgeloop.server.runtime import Runtime
 from judgeloop.server.schemas import (
@@ -24,16 +24,12 @@ from judgeloop.server.schemas import (
     SettingsIn,
 )
 from judgeloop.server.scoring import is_sampled
-from judgeloop.store import Workspace
+from judgeloop.store import Workspace, changes
 from judgeloop.store.labels import IMPORTED, RESERVED_METADATA
 from judgeloop.store.tables import TokenRow
 from judgeloop.types import Label, Session
 
 SAMPLE_RATE = "sample_rate"
-
-
-def scope_of(principal: ProjectScope) -> Scope:
-    return Scope(principal.project, principal.project_id)
 
 
 # --- production traffic and labels -----------------------------------------------------------
@@ -42,16 +38,23 @@ def scope_of(principal: ProjectScope) -> Scope:
 def log_sessions(
     rt: Runtime, ws: Workspace, scope: ProjectScope, items: list[SessionIn], claim: Claim | None = None
 ) -> SessionsLogged:
-    """Store every session; queue the sampled share (by project `sample_rate`) for background scoring.
-    With an idempotency `claim`, the response is remembered in the sessions' transaction."""
+    """Store every session and, in the same transaction, queue the sampled share (by project
+    `sample_rate`) for background scoring. With an idempotency `claim`, the response is remembered in
+    that transaction too."""
     rate = float(ws.project_settings(scope.project).get(SAMPLE_RATE) or 0.0)
+    counts = (0, 0)
+    result: SessionsLogged | None = None
 
-    def remember(db: Any, stored: list[Session]) -> None:
+    def also(db: Any, stored: list[Session]) -> None:
+        nonlocal counts, result
+        flags = [is_sampled(s.id or "", rate) for s in stored]
+        chosen = [s for s, flag in zip(stored, flags, strict=True) if flag]
+        counts = rt.scorer.queue(db, ws.project_id(db, scope.project), chosen) if chosen else (0, 0)
+        result = _logged(stored, flags, counts[0])
         if claim is not None:
-            flags = [is_sampled(s.id or "", rate) for s in stored]
-            claim.remember(db, 201, _logged(stored, flags, sum(flags)).model_dump(mode="json"))
+            claim.remember(db, 201, result.model_dump(mode="json"))
 
-    stored = ws.add_sessions(
+    ws.add_sessions(
         scope.project,
         [
             Session(
@@ -66,14 +69,10 @@ def log_sessions(
             )
             for s in items
         ],
-        also=remember,
+        also=also,
     )
-    flags = [is_sampled(s.id or "", rate) for s in stored]
-    chosen = [s for s, flag in zip(stored, flags, strict=True) if flag]
-    queued = rt.scorer.enqueue(scope_of(scope), chosen)
-    result = _logged(stored, flags, queued)
-    if claim is not None and queued != len(chosen):
-        claim.update(ws, result.model_dump(mode="json"))
+    rt.scorer.queued(*counts)
+    assert result is not None
     return result
 
 
@@ -210,13 +209,15 @@ def promote(rt: Runtime, ws: Workspace, scope: ProjectScope, name: str, body: Pr
 # --- tokens ------------------------------------------------------------------------------------
 
 
-def revoke_token(ws: Workspace, token: str) -> None:
-    """Revoke a token (given in plain text); it stops working at once."""
+def revoke_token(ws: Workspace, token: str, *, project_id: int | None = None) -> None:
+    """Revoke a token (given in plain text; of `project_id` only, when given); it stops working at once
+    on this server and, through the change notice, within about a second on every other one."""
     with ws.db() as db:
         row = db.scalar(select(TokenRow).where(TokenRow.token_hash == hash_token(token)))
-        if row is None:
+        if row is None or (project_id is not None and row.project_id != project_id):
             raise NotFound("no such token")
         row.revoked = True
+        changes.announce(db, "tokens")
 
 
 __all__ = [

@@ -25,6 +25,13 @@ class ServeSettings(BaseSettings):
     scoring_queue_size: int = Field(
         default=10_000, gt=0, description="Pending sampled sessions before dropping."
     )
+    scoring_claim_timeout_s: float = Field(
+        default=60.0, gt=0, description="A claimed scoring batch not finished by then is taken over."
+    )
+    scoring_poll_s: float = Field(default=1.0, gt=0, description="How often an idle scorer looks for work.")
+    changes_poll_s: float = Field(
+        default=1.0, gt=0, description="How often a server on PostgreSQL polls for changes (besides LISTEN)."
+    )
     request_timeout_s: float = Field(default=30.0, gt=0, description="Longest wait for a verdict (then 503).")
     auth_cache_s: float = Field(default=2.0, ge=0, description="How long a token lookup is reused.")
     metrics_require_token: bool = Field(default=False, description="Whether /metrics needs a Bearer token.")

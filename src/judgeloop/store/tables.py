@@ -319,3 +319,33 @@ class AlertRow(Base):
     window_end: Mapped[datetime] = mapped_column()
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChangeRow(Base):
+    """One row (id 1): `serial` goes up with every change that servers cache (a promotion or rollback,
+    a token revocation, a settings change), so that replicas polling it see that something changed."""
+
+    __tablename__ = "changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ScoringItemRow(Base):
+    """A sampled session waiting for (or done with) background scoring. A server claims it
+    (`claimed_by`, `claimed_at`); a claim older than the timeout may be taken over; `done_at` is set in
+    the transaction that stores its verdict. One row per session: it is scored in the background once."""
+
+    __tablename__ = "scoring_queue"
+    __table_args__ = (
+        UniqueConstraint("session_pk", name="uq_scoring_queue_session"),
+        Index("ix_scoring_queue_pending", "done_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk", ondelete="CASCADE"))
+    queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DB
 
 from judgeloop.errors import Conflict, InvalidInput, NotFound
 from judgeloop.io import Dataset
+from judgeloop.store.changes import announce
 from judgeloop.store.db import make_engine, migrate, resolve_url
 from judgeloop.store.labels import human_label
 from judgeloop.store.tables import LabelRow, ProjectRow, SessionRow, VerdictRow
@@ -122,6 +123,15 @@ def verdict_from_row(row: VerdictRow, uid: str | None) -> Verdict:
     )
 
 
+def verdict_row(pid: int, session_pk: int | None, v: Verdict) -> VerdictRow:
+    return VerdictRow(
+        project_id=pid,
+        session_pk=session_pk,
+        **v.model_dump(exclude={"session_id", "created_at", "stage", "scores"}),
+        scores={**v.scores, STAGE_KEY: v.stage} if v.stage else v.scores,
+    )
+
+
 def _label_key(label: Label) -> tuple[Any, ...]:
     return (
         label.reviewer,
@@ -189,6 +199,7 @@ class Workspace:
         with self.db() as db:
             row = db.get_one(ProjectRow, self.project_id(db, name, create=True))
             row.settings = {**(row.settings or {}), **changes}
+            announce(db, "settings")
             return dict(row.settings)
 
     # --- sessions and labels ------------------------------------------------------------------
@@ -368,14 +379,7 @@ class Workspace:
             for v in verdicts:
                 if v.session_id and v.session_id not in pks:
                     raise NotFound(f"no session {v.session_id!r} in project {project!r}")
-                db.add(
-                    VerdictRow(
-                        project_id=pid,
-                        session_pk=pks.get(v.session_id or ""),
-                        **v.model_dump(exclude={"session_id", "created_at", "stage", "scores"}),
-                        scores={**v.scores, STAGE_KEY: v.stage} if v.stage else v.scores,
-                    )
-                )
+                db.add(verdict_row(pid, pks.get(v.session_id or ""), v))
         return len(verdicts)
 
     def verdicts(
