@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 from rich.console import Console
 
-from judgeloop.cli.options import DbOption
+from judgeloop.cli.options import DbOption, RayAddressOption, RayWorkersOption
 from judgeloop.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -235,13 +235,8 @@ def judge_command(
             help="Judge in this process, or spread the calls over Ray actors (judgeloop.ray_judge)."
         ),
     ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(help="--engine ray: a running Ray cluster (default: start a local Ray runtime)."),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="--engine ray: judging actors (default: one per core).")
-    ] = None,
+    ray_address: RayAddressOption = None,
+    workers: RayWorkersOption = None,
 ) -> None:
     """Grade sessions with an LLM judge: every row of FILE (verdicts to --out), or a project's sessions
     (verdicts into the store, errors included). Then: judgeloop agreement --evaluator NAME --project P."""

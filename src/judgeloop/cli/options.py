@@ -46,3 +46,12 @@ def report_rows(dataset: Any, data: Path, rejects: Path | None) -> str:
         write_rejects(dataset.rejects, target)
         parts.append(f"{len(dataset.rejects)} invalid rows skipped (written to {target})")
     return "; ".join(parts)
+
+
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(help="--engine ray: a running Ray cluster (default: start a local Ray runtime)."),
+]
+RayWorkersOption = Annotated[
+    int | None, typer.Option(min=1, help="--engine ray: Ray actors (default: one per core).")
+]

@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from judgeloop.cli.options import DbOption, OnErrorOption, RejectsOption, report_rows
+from judgeloop.cli.options import (
+    DbOption,
+    OnErrorOption,
+    RayAddressOption,
+    RayWorkersOption,
+    RejectsOption,
+    report_rows,
+)
 from judgeloop.errors import InvalidInput
 
 out = Console()
@@ -354,13 +361,8 @@ def evaluate_command(
             help="DATA: score in this process, or on Ray Data (the ray extra; judgeloop.ray_engine)."
         ),
     ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(help="--engine ray: a running Ray cluster (default: start a local Ray runtime)."),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="--engine ray: scoring actors (default: one per core).")
-    ] = None,
+    ray_address: RayAddressOption = None,
+    workers: RayWorkersOption = None,
     staging: Annotated[
         Path | None,
         typer.Option(help="--engine ray: where rows are staged as Parquet (shared storage on a cluster)."),
