@@ -61,7 +61,7 @@ def export_runtime(
     fp32 = estimator.export_onnx(staging)
     if check_quantize(quantize) == "none":
         return ExportedRuntime(fp32, fp32_metrics, {"onnx": fp32.name, "quantized": None})
-    int8 = quantize_int8(fp32, staging / INT8_FILE)
+    int8 = quantize_int8(fp32, staging / INT8_FILE, key=estimator.onnx_key())
     estimator.attach_onnx(int8)
     int8_logits = finish(estimator.decision_function(pairs_of(test))) if test else np.zeros(0)
     int8_metrics = heldout_metrics(labels_of(test), int8_logits, temperature, threshold)
@@ -137,7 +137,7 @@ def reexport_onnx(
     with tempfile.TemporaryDirectory(prefix="judgeloop-onnx-") as staging:
         exported = ev.model.export_onnx(Path(staging))
         if int8:
-            exported = quantize_int8(exported, Path(staging) / INT8_FILE)
+            exported = quantize_int8(exported, Path(staging) / INT8_FILE, key=ev.model.onnx_key())
         metrics = _measure_on(ev, exported, heldout) if heldout is not None else None
         path = Path(shutil.copy2(exported, model_dir / exported.name))
     config = dict(ev.config, onnx=path.name)

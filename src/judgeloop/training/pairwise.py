@@ -243,7 +243,7 @@ def choose_runtime(
             {"onnx": fp32.name, "quantized": None, "metrics_from": "torch (fp32 ONNX agrees to ~1e-5)"},
             None,
         )
-    int8 = quantize_int8(fp32, staging / INT8_FILE)
+    int8 = quantize_int8(fp32, staging / INT8_FILE, key=model.onnx_key())
     summary: dict[str, Any] = {"rule": quantize, "fp32_file": fp32.name}
     int8_metrics: dict[str, Any] | None = None
     passed, reason = True, "no held-out pairs"

@@ -323,6 +323,9 @@ class BTComparator:
         """The sentence encoder's forward pass as directory/model.onnx (the scorer stays in numpy)."""
         return Path(self.embedder.export_onnx(directory))
 
+    def onnx_key(self) -> str | None:
+        return self.embedder.onnx_key()
+
     @classmethod
     def load(
         cls, directory: Path, params: dict[str, Any] | None = None, onnx: Path | None = None

@@ -121,6 +121,10 @@ class PairClassifier:
         """Write the encoder pass to directory/model.onnx; returns its path."""
         raise NotImplementedError
 
+    def onnx_key(self) -> str | None:
+        """The `onnx_cache` key of the exported encoder when training left it unchanged, else None."""
+        return None
+
     def attach_onnx(self, path: Path) -> None:
         from judgeloop.training.onnx import OnnxForward
 

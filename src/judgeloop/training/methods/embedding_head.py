@@ -199,11 +199,22 @@ class EmbeddingHead(PairClassifier):
 
     def export_onnx(self, directory: Path) -> Path:
         from judgeloop.training.onnx import ONNX_FILE, export
+        from judgeloop.training.onnx_cache import cached
 
         encoder = self._torch_encoder()
         pair_encoder = PairEncoder(self.tokenizer_, self.max_length)  # the inputs this model takes
         sample = pair_encoder.collate(pair_encoder.encode_texts(["a sample", "another sample text"]))
-        return export(encoder, sample, directory / ONNX_FILE, "last_hidden_state")
+        return cached(
+            self.onnx_key(),
+            directory / ONNX_FILE,
+            lambda out: export(encoder, sample, out, "last_hidden_state"),
+        )
+
+    def onnx_key(self) -> str | None:
+        """The encoder is never trained here: its export is the base folder's (`onnx_cache`)."""
+        from judgeloop.training.onnx_cache import encoder_key
+
+        return encoder_key(resolve_base_model(self.base_model), "last_hidden_state")
 
     def features(self, X: Sequence[Pair]) -> np.ndarray:
         """Pair features; inputs and outputs are embedded in the same forward passes."""
