@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import aliased
 
+from judgeloop.monitor import rollup
 from judgeloop.monitor.queries import TimeAxis, as_utc, split_ref
-from judgeloop.monitor.series import BUCKETS, Series, Window
+from judgeloop.monitor.series import BUCKETS, Series, Window, floor_time
 from judgeloop.monitor.sql import as_time, is_latest, session_pk_range, window_start
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
@@ -40,6 +41,26 @@ def _count(cond: Any) -> Any:
     return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
+def count_columns(v: Any) -> list[Any]:
+    """The per-window sums of verdict alias `v`'s rows (a `series.Window`'s fields and `scored`)."""
+    ok = v.status == "ok"
+    return [
+        _count(and_(ok, v.label.is_not(None))).label("n"),
+        _count(and_(ok, v.label == 1)).label("passes"),
+        _count(v.status == "error").label("errors"),
+        _count(and_(v.status != "ok", v.status != "error")).label("abstains"),
+        func.coalesce(func.sum(case((ok, v.score), else_=None)), 0.0).label("score_sum"),
+        _count(and_(ok, v.score.is_not(None))).label("n_scored"),
+        func.coalesce(func.sum(case((ok, v.probability), else_=None)), 0.0).label("prob_sum"),
+        _count(and_(ok, v.probability.is_not(None))).label("n_prob"),
+        _count(and_(ok, v.session_pk.is_not(None))).label("scored"),
+    ]
+
+
+def _on_hours(start: datetime, end: datetime) -> bool:
+    return all(as_utc(t) == floor_time(as_utc(t), "hour") for t in (start, end))
+
+
 def window_counts(
     ws: Workspace,
     project: str,
@@ -52,30 +73,23 @@ def window_counts(
     tau: float | None = None,
     rule: bool = False,
     session_bounds: tuple[int, int] | None | bool = True,
+    use_rollup: bool = True,
 ) -> WindowCounts:
     """Counts per window of `bucket` for `evaluator` (name or name@version); with `rule`, a probability
     needs review when max(p, 1 - p) < tau (everything when tau is None), as `risk.needs_review`.
     `session_bounds`: the period's session pk range when the caller has it (`traffic`; None: no
-    sessions), True to look it up."""
+    sessions), True to look it up. By session time over whole hours the counts come from the hourly
+    rollup (`monitor.rollup`, caught up first) unless `use_rollup` is False."""
     name, version = split_ref(evaluator)
+    if use_rollup and time_axis == "session" and _on_hours(start, end) and rollup.refresh(ws, project):
+        return rollup_counts(ws, project, evaluator, bucket, start, end, tau=tau, rule=rule)
     v, s = aliased(VerdictRow), aliased(SessionRow)
     at = s.created_at if time_axis == "session" else v.created_at
     t0 = window_start(at, bucket)
-    ok = v.status == "ok"
-    with_p = and_(ok, v.probability.is_not(None))
     doubtful = true() if tau is None else and_(v.probability < tau, (1 - v.probability) < tau)
-    q = select(
-        t0.label("t0"),
-        _count(and_(ok, v.label.is_not(None))).label("n"),
-        _count(and_(ok, v.label == 1)).label("passes"),
-        _count(v.status == "error").label("errors"),
-        _count(and_(v.status != "ok", v.status != "error")).label("abstains"),
-        func.coalesce(func.sum(case((ok, v.score), else_=None)), 0.0).label("score_sum"),
-        _count(and_(ok, v.score.is_not(None))).label("n_scored"),
-        func.coalesce(func.sum(case((ok, v.probability), else_=None)), 0.0).label("prob_sum"),
-        _count(with_p).label("n_prob"),
-        _count(and_(ok, v.session_pk.is_not(None))).label("scored"),
-        _count(and_(with_p, doubtful)).label("review"),
+    with_p = and_(v.status == "ok", v.probability.is_not(None))
+    q = select(t0.label("t0"), *count_columns(v), _count(and_(with_p, doubtful)).label("review")).select_from(
+        v
     )
     q = q.join(s, s.pk == v.session_pk) if time_axis == "session" else q.outerjoin(s, s.pk == v.session_pk)
     with ws.reader() as db:
@@ -108,6 +122,104 @@ def window_counts(
         t += step
     out.series = Series(name, None, None, bucket, windows)
     return out
+
+
+def rollup_counts(
+    ws: Workspace,
+    project: str,
+    evaluator: str,
+    bucket: str,
+    start: datetime,
+    end: datetime,
+    *,
+    tau: float | None = None,
+    rule: bool = False,
+) -> WindowCounts:
+    """`window_counts` by session time from the hourly rollup (whole hours; `rollup.refresh` first)."""
+    name, version = split_ref(evaluator)
+    rows = rollup.verdict_hours(ws, project, name, version, start, end)
+    out = WindowCounts(series=None)
+    if not rows:
+        return out
+    cells: dict[datetime, Window] = {}
+    hist: dict[datetime, list[int]] = {}
+    for r in rows:
+        t = floor_time(as_utc(r.hour), bucket)
+        w = cells.setdefault(t, Window(t, t + BUCKETS[bucket]))
+        w.n, w.passes, w.errors, w.abstains = (
+            w.n + r.n,
+            w.passes + r.passes,
+            w.errors + r.errors,
+            w.abstains + r.abstains,
+        )
+        w.score_sum, w.n_scored = w.score_sum + r.score_sum, w.n_scored + r.n_scored
+        w.prob_sum, w.n_prob = w.prob_sum + r.prob_sum, w.n_prob + r.n_prob
+        out.scored[t] = out.scored.get(t, 0) + r.scored
+        h = hist.setdefault(t, [0] * rollup.BINS)
+        for i, c in enumerate(r.confidence):
+            h[i] += c
+    if rule:
+        out.probabilities = {t: w.n_prob for t, w in cells.items()}
+        out.review = _reviews(ws, project, name, version, bucket, start, end, tau, cells, hist)
+    step, windows, t = BUCKETS[bucket], [], as_utc(start)
+    while t < as_utc(end):
+        windows.append(cells.get(t) or Window(t, t + step))
+        t += step
+    out.series = Series(name, None, None, bucket, windows)
+    return out
+
+
+def _reviews(
+    ws: Workspace,
+    project: str,
+    name: str,
+    version: str | None,
+    bucket: str,
+    start: datetime,
+    end: datetime,
+    tau: float | None,
+    cells: dict[datetime, Window],
+    hist: dict[datetime, list[int]],
+) -> dict[datetime, int]:
+    """Ok probabilities with max(p, 1 - p) < tau per window: the bins below tau's, and tau's own bin
+    from the raw rows."""
+    if tau is None or tau > 1:
+        return {t: w.n_prob for t, w in cells.items()}
+    if tau <= 0.5:
+        return dict.fromkeys(cells, 0)
+    j = rollup.tau_bin(tau)
+    out = {t: sum(h[:j]) for t, h in hist.items()}
+    if any(h[j] for h in hist.values()):
+        for t, k in rollup.boundary_reviews(ws, project, name, version, bucket, start, end, tau).items():
+            out[t] = out.get(t, 0) + k
+    return out
+
+
+def overview_counts(
+    ws: Workspace,
+    project: str,
+    evaluator: str | None,
+    bucket: str,
+    start: datetime,
+    end: datetime,
+    *,
+    time_axis: TimeAxis = "session",
+    tau: float | None = None,
+    rule: bool = False,
+) -> tuple[Counter, WindowCounts]:
+    """Sessions per window and the evaluator's `window_counts`: from the rollup by session time over
+    whole hours, from the raw rows otherwise."""
+    if time_axis == "session" and _on_hours(start, end) and rollup.refresh(ws, project):
+        sessions = rollup.session_hours(ws, project, bucket, start, end)
+        if evaluator is None:
+            return sessions, WindowCounts(series=None)
+        return sessions, rollup_counts(ws, project, evaluator, bucket, start, end, tau=tau, rule=rule)
+    sessions, bounds = traffic(ws, project, bucket, start, end)
+    if evaluator is None:
+        return sessions, WindowCounts(series=None)
+    counts = window_counts(ws, project, evaluator, bucket, start, end, time_axis=time_axis, tau=tau,
+                           rule=rule, session_bounds=bounds, use_rollup=False)  # fmt: skip
+    return sessions, counts
 
 
 def session_counts(ws: Workspace, project: str, bucket: str, start: datetime, end: datetime) -> Counter:

@@ -78,10 +78,12 @@ def is_latest(
     ok_only: bool = False,
     version: str | None = None,
     made_in: tuple[datetime, datetime] | None = None,
+    same_version: bool = False,
 ) -> ColumnElement[bool]:
     """SQL: verdict `v` (an alias of VerdictRow) has no later verdict of its evaluator on its session
     (`ok_only`: no later ok verdict; `version`: among that version's verdicts only; `made_in`: among the
-    verdicts created in [start, end) only). Always true for a verdict without a session."""
+    verdicts created in [start, end) only; `same_version`: among the verdicts of `v`'s own version).
+    Always true for a verdict without a session."""
     w = aliased(VerdictRow)
     cond = [w.project_id == v.project_id, w.evaluator == v.evaluator, w.session_pk == v.session_pk]
     cond.append(w.id > v.id)
@@ -89,6 +91,8 @@ def is_latest(
         cond.append(w.status == "ok")
     if version is not None:
         cond.append(w.version == version)
+    if same_version:
+        cond.append(w.version == v.version)
     if made_in is not None:
         cond += [w.created_at >= as_utc(made_in[0]), w.created_at < as_utc(made_in[1])]
     return ~exists().where(*cond)

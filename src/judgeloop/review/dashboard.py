@@ -23,7 +23,7 @@ from judgeloop.errors import Forbidden, InvalidInput
 from judgeloop.loop import risk
 from judgeloop.loop.queue_fill import FillReport, append_picks
 from judgeloop.monitor import SpikeConfig, alert_sessions, find_outliers, get_alert, list_alerts
-from judgeloop.monitor.aggregate import WindowCounts, session_counts, traffic, window_counts
+from judgeloop.monitor.aggregate import WindowCounts, overview_counts, session_counts
 from judgeloop.monitor.alerts import window_tests
 from judgeloop.monitor.queries import TimeAxis, as_utc, champion_of_project, load_records, project_labels
 from judgeloop.monitor.series import BUCKETS, Series, floor_time, totals
@@ -74,18 +74,14 @@ def overview(
     time_axis: TimeAxis = "session",
 ) -> dict[str, Any]:
     """The overview page's windows and alerts for one evaluator (default: the champion), from counts
-    aggregated in SQL (`monitor.aggregate`: each session's latest verdict of the evaluator)."""
+    aggregated in SQL (`monitor.aggregate`: each session's latest verdict of the evaluator; by session
+    time from the hourly rollup, `monitor.rollup`)."""
     start, end = _period(bucket, since, now)
     names = evaluators_of(ws, project)
     evaluator = evaluator or (names[0] if names else None)
     rule = risk.load_rule(ws, project, evaluator) if evaluator else None
-    sessions, bounds = traffic(ws, project, bucket, start, end)
-    counts = (
-        window_counts(ws, project, evaluator, bucket, start, end, time_axis=time_axis,
-                      tau=rule.tau if rule else None, rule=rule is not None, session_bounds=bounds)
-        if evaluator
-        else WindowCounts(series=None)
-    )  # fmt: skip
+    sessions, counts = overview_counts(ws, project, evaluator, bucket, start, end, time_axis=time_axis,
+                                       tau=rule.tau if rule else None, rule=rule is not None)  # fmt: skip
     series = counts.series
     tests = window_tests([series], SpikeConfig())[series.key] if series else []
     windows = _windows(start, end, bucket, sessions, series, tests, counts)

@@ -349,3 +349,45 @@ class ScoringItemRow(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     claimed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RollupMarkRow(Base):
+    """How far a project's rollups have read: the highest verdict id and session pk counted
+    (`judgeloop.monitor.rollup`)."""
+
+    __tablename__ = "rollup_marks"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    verdict_id: Mapped[int] = mapped_column(Integer, default=0)
+    session_pk: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupSessionRow(Base):
+    """Sessions created per hour (UTC) of a project."""
+
+    __tablename__ = "rollup_sessions"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupVerdictRow(Base):
+    """Per hour of session time: the counts of each session's latest verdict of `evaluator` (version
+    '': of any version; otherwise latest among that version's verdicts), and the ok probabilities'
+    confidences max(p, 1 - p) counted in `rollup.BINS` even bins over [0.5, 1]."""
+
+    __tablename__ = "rollup_verdicts"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    evaluator: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(50), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    verdicts: Mapped[int] = mapped_column(Integer, default=0)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    abstains: Mapped[int] = mapped_column(Integer, default=0)
+    score_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    n_scored: Mapped[int] = mapped_column(Integer, default=0)
+    prob_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    n_prob: Mapped[int] = mapped_column(Integer, default=0)
+    scored: Mapped[int] = mapped_column(Integer, default=0)
+    confidence: Mapped[list[Any]] = mapped_column(default=list)
