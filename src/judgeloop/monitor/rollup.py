@@ -8,8 +8,9 @@ histogram of the ok probabilities' confidence max(p, 1 - p) in `BINS` even bins 
 counted): the hours of the sessions newer than the mark are recounted, and for each evaluator the hours
 of the sessions that verdicts newer than the mark belong to are recomputed from the raw rows (a new
 verdict replaces its session's older latest one in the same hour, since a session's time never
-changes). On PostgreSQL the refresh holds an exclusive advisory lock that every insert into sessions or
-verdicts takes shared (triggers of migration i19b), so every id up to the mark is committed; on SQLite
+changes). On PostgreSQL the refresh reads the top ids under an exclusive advisory lock that every insert
+into sessions or verdicts takes shared (triggers of migration i19b), so every id up to them is committed,
+and recounts under a second lock of its own, so inserts wait only for the reading; on SQLite
 the refresh is a write transaction (BEGIN IMMEDIATE), which writers already queue behind. Several
 `judgeloop serve` replicas share the tables. When the lock cannot be had in `LOCK_TIMEOUT` the caller
 falls back to the direct SQL path.
@@ -46,6 +47,7 @@ from judgeloop.store.tables import (
 
 BINS = 200
 LOCK_KEY = 191919  # the advisory lock of migration i19b's triggers
+REFRESH_KEY = 191920  # taken by refreshes only, so that two never recount at once
 LOCK_TIMEOUT = "5s"
 HOUR = timedelta(hours=1)
 MERGE_GAP = 6  # touched hours this close are recomputed in one query
@@ -95,23 +97,36 @@ def refresh(ws: Workspace, project: str) -> bool:
         if mark is not None and (mark.verdict_id, mark.session_pk) == _tops(db, pid):
             return True
     try:
+        tops = None
+        with ws.db() as db:
+            if _postgres(db):
+                # Held only to read the top ids: once it is had, every insert that took an id has
+                # committed, and later ones take higher ids. Inserts wait for this instant, not for the
+                # recount, which runs under a second lock that only refreshes take.
+                db.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                db.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+                tops = _tops(db, pid)
         with ws.db() as db:
             if _postgres(db):
                 db.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-                db.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
-            catch_up(db, pid)
+                db.execute(select(func.pg_advisory_xact_lock(REFRESH_KEY)))
+            catch_up(db, pid, tops)
     except OperationalError:
         return False
     return True
 
 
-def catch_up(db: DB, pid: int) -> None:
-    """Recompute the hours touched since the project's mark and move the mark (inside the lock)."""
+def catch_up(db: DB, pid: int, tops: tuple[int, int] | None = None) -> None:
+    """Recompute the hours touched since the project's mark, up to `tops` (the highest verdict id and
+    session pk known committed; else the highest now), and move the mark (inside the refresh lock)."""
     mark = db.get(RollupMarkRow, pid)
     if mark is None:
         mark = RollupMarkRow(project_id=pid, verdict_id=0, session_pk=0)
         db.add(mark)
-    top_v, top_s = _tops(db, pid)
+    top_v, top_s = tops if tops is not None else _tops(db, pid)
+    if top_v <= mark.verdict_id and top_s <= mark.session_pk:
+        return  # another refresh got here first
+    top_v, top_s = max(top_v, mark.verdict_id), max(top_s, mark.session_pk)
     s, v = SessionRow, VerdictRow
     if top_s > mark.session_pk:
         t0 = window_start(s.created_at, "hour")
