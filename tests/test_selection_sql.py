@@ -23,7 +23,9 @@ def random_store(ws: Workspace, seed: int, n: int = 160) -> None:
     one does not); labels by two reviewers, some tagged; a few sessions queued."""
     rng = random.Random(seed)
     for i in range(n):
-        bulk_sessions(ws, "p" if i % 4 else "other", [Session(id=f"s{i:03d}", model_input=f"q {rng.choice(TAGS)} {i}", model_output=f"a{i % 7}")])  # fmt: skip
+        text = f"q {rng.choice(TAGS)} {i}"
+        session = Session(id=f"s{i:03d}", model_input=text, model_output=f"a{i % 7}")
+        bulk_sessions(ws, "p" if i % 4 else "other", [session])
     ids = [f"s{i:03d}" for i in range(n) if i % 4]
     verdicts = []
     for uid in ids:
@@ -43,7 +45,8 @@ def random_store(ws: Workspace, seed: int, n: int = 160) -> None:
     bulk_labels(ws, "p", [(u, rng.random() < 0.6, rng.sample(TAGS, rng.randint(0, 2))) for u in labelled])
     with ws.db() as db:
         pid = ws.project_id(db, "p")
-        pks = dict(db.execute(select(SessionRow.uid, SessionRow.pk).where(SessionRow.project_id == pid)).tuples().all())  # fmt: skip
+        q = select(SessionRow.uid, SessionRow.pk).where(SessionRow.project_id == pid)
+        pks = dict(db.execute(q).tuples().all())
         for u in rng.sample(labelled, 5):  # a second reviewer: ties and majorities
             db.add(
                 LabelRow(
