@@ -249,6 +249,7 @@ def _with_humans(ws: Workspace, project: str, pid: int, focus: str | None, k: in
             select(SessionRow.uid, strength.label("strength"), *_columns(v))
             .join(SessionRow, SessionRow.pk == v.session_pk)
             .where(latest_ok(v, pid), v.label.is_not(None), not_queued(pid, v.session_pk))
+            .where(v.session_pk.in_(select(LabelRow.session_pk).where(LabelRow.project_id == pid)))  # drives
             .where(exists().where(lab.project_id == pid, lab.session_pk == v.session_pk, binary, differs))
             .order_by(strength.desc(), by_uid(db), v.evaluator)
         )
