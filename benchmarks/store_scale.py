@@ -6,11 +6,12 @@
     PYTHONPATH=src .venv/bin/python -m benchmarks.store_scale --sessions 1000000 --db sqlite \\
         --out benchmarks/results/store_scale_sqlite.json
 
-For each size, one project is seeded as `benchmarks/dashboard_render.py` seeds it (sessions over 30 days;
-a verdict of the champion `support@1` with a probability on 5 of 6 sessions, a second evaluator on a
-tenth, human labels on 1%; COPY on PostgreSQL, then VACUUM ANALYZE), and then each command runs through
-the real entry point (`judgeloop.cli.main`, in this process, output discarded), the median of
-`--rounds` runs:
+For each size, one project is seeded in the shape `benchmarks/dashboard_render.py` seeds it (sessions
+over 30 days; a verdict of the champion `support@1` with a probability on 5 of 6 sessions, a second
+evaluator on a tenth, human labels on 1%): on PostgreSQL inside the database (`store_seed_sql`: INSERT
+... SELECT FROM generate_series, then VACUUM ANALYZE), on SQLite by executemany. Then each command runs
+through the real entry point (`judgeloop.cli.main`, in this process, output discarded), the median of
+`--rounds` runs (`--only queue,stats` measures only those parts):
 - `monitor --by hour --since 7d` (the champion's series, its tests and alerts; not stored);
 - `queue fill --strategy mixed --n 100` (a new queue each round);
 - `stats`;
@@ -18,6 +19,10 @@ the real entry point (`judgeloop.cli.main`, in this process, output discarded), 
 - ingest: `POST /v1/sessions` in batches of 100 to a `judgeloop serve` on the same database (sampling
   off, so no scoring), 50 batches per round -> sessions/s.
 The load average is recorded before and after each size.
+
+    PYTHONPATH=src .venv/bin/python -m benchmarks.store_scale --sessions 10000000 --db postgresql \\
+        --only queue,stats,export,ingest --keep-prefix jl_scale \\
+        --out benchmarks/results/store_scale_pg_10m.json
 """
 
 from __future__ import annotations
@@ -43,8 +48,21 @@ from benchmarks._support import use_test_helpers  # noqa: E402
 use_test_helpers()
 
 from benchmarks.dashboard_render import PROJECT, database, drop, prepare, seed  # noqa: E402
+from benchmarks.store_seed_sql import seed_sql  # noqa: E402
 
 INGEST_BATCH = 100
+PARTS = ("monitor", "queue", "stats", "export", "ingest")
+
+
+def parts_of(text: str) -> tuple[str, ...]:
+    """`--only monitor,queue`: the parts named, each one of PARTS."""
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in names if p not in PARTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"--only takes a comma-separated subset of {', '.join(PARTS)}; got {text!r}"
+        )
+    return names
 
 
 def run_cli(args: list[str]) -> float:
@@ -98,7 +116,14 @@ def ingest_rate(url: str, batches: int, tag: str) -> float:
         server.wait(30)
 
 
-def measure(url: str, rounds: int, export_rounds: int, work: Path, ingest_batches: int) -> dict[str, Any]:
+MONITOR = ["monitor", "--project", PROJECT, "--evaluator", "support", "--by", "hour", "--since", "7d",
+           "--no-store", "--json"]  # fmt: skip
+QUEUE = ["queue", "fill", "--project", PROJECT, "--strategy", "mixed", "--n", "100", "--evaluator", "support"]
+
+
+def measure(
+    url: str, rounds: int, export_rounds: int, work: Path, ingest_batches: int, only: tuple[str, ...] = PARTS
+) -> dict[str, Any]:
     times: dict[str, list[float]] = {
         "monitor_7d_hourly": [],
         "queue_fill_mixed_100": [],
@@ -106,58 +131,25 @@ def measure(url: str, rounds: int, export_rounds: int, work: Path, ingest_batche
         "export": [],
     }
     for r in range(rounds):
-        times["monitor_7d_hourly"].append(
-            run_cli(
-                [
-                    "monitor",
-                    "--project",
-                    PROJECT,
-                    "--evaluator",
-                    "support",
-                    "--by",
-                    "hour",
-                    "--since",
-                    "7d",
-                    "--no-store",
-                    "--json",
-                    "--db",
-                    url,
-                ]
-            )  # fmt: skip
-        )
-        times["queue_fill_mixed_100"].append(
-            run_cli(
-                [
-                    "queue",
-                    "fill",
-                    "--project",
-                    PROJECT,
-                    "--strategy",
-                    "mixed",
-                    "--n",
-                    "100",
-                    "--queue",
-                    f"bench-{r}",
-                    "--evaluator",
-                    "support",
-                    "--db",
-                    url,
-                ]
-            )  # fmt: skip
-        )
-        times["stats"].append(run_cli(["stats", "--project", PROJECT, "--db", url, "--json"]))
-        if r < export_rounds:
+        if "monitor" in only:
+            times["monitor_7d_hourly"].append(run_cli([*MONITOR, "--db", url]))
+        if "queue" in only:
+            times["queue_fill_mixed_100"].append(run_cli([*QUEUE, "--queue", f"bench-{r}", "--db", url]))
+        if "stats" in only:
+            times["stats"].append(run_cli(["stats", "--project", PROJECT, "--db", url, "--json"]))
+        if "export" in only and r < export_rounds:
             out = work / f"export-{r}.jsonl"
             times["export"].append(run_cli(["export", "--project", PROJECT, "--out", str(out), "--db", url]))
             out.unlink(missing_ok=True)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items() if v), flush=True)
-    rates = [ingest_rate(url, ingest_batches, f"r{r}") for r in range(rounds)]
-    return {
-        "seconds": times,
+    result: dict[str, Any] = {
+        "seconds": {k: v for k, v in times.items() if v},
         "median_s": {k: statistics.median(v) for k, v in times.items() if v},
-        "ingest_sessions_per_s": rates,
-        "median_ingest_sessions_per_s": statistics.median(rates),
     }
+    if "ingest" in only:
+        rates = [ingest_rate(url, ingest_batches, f"r{r}-{time.time_ns()}") for r in range(rounds)]
+        result.update(ingest_sessions_per_s=rates, median_ingest_sessions_per_s=statistics.median(rates))
+    return result
 
 
 def main() -> None:
@@ -171,6 +163,7 @@ def main() -> None:
     parser.add_argument(
         "--keep-prefix", help="PostgreSQL: keep the seeded databases as PREFIX_N and reuse them"
     )
+    parser.add_argument("--only", type=parts_of, default=PARTS, help=f"comma-separated: {','.join(PARTS)}")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
@@ -185,16 +178,13 @@ def main() -> None:
             load_before = os.getloadavg()[0]
             seed_s = None
             if not there:
-                seed_s = seed(url, n, now)
+                seed_s = seed_sql(url, n, now, PROJECT) if args.db == "postgresql" else seed(url, n, now)
                 prepare(url, now)
             print(f"{n:,} sessions seeded ({seed_s or 0:.0f} s)", flush=True)
-            result = measure(url, args.rounds, args.export_rounds, work, args.ingest_batches)
+            result = measure(url, args.rounds, args.export_rounds, work, args.ingest_batches, args.only)
             result.update(seed_s=seed_s, load_before=load_before, load_after=os.getloadavg()[0])
             report["sizes"][str(n)] = result
-            print(
-                json.dumps({n: result["median_s"], "ingest": result["median_ingest_sessions_per_s"]}),
-                flush=True,
-            )
+            print(json.dumps({n: result["median_s"], "ingest": result.get("median_ingest_sessions_per_s")}))
         finally:
             if keep is None:
                 drop(url, args.db)
@@ -204,11 +194,16 @@ def main() -> None:
         report["growth"] = {
             "from_to": [int(sizes[0]), int(sizes[-1])],
             **{k: hi["median_s"][k] / lo["median_s"][k] for k in lo["median_s"]},
-            "ingest": hi["median_ingest_sessions_per_s"] / lo["median_ingest_sessions_per_s"],
         }
+        if "median_ingest_sessions_per_s" in lo:
+            report["growth"]["ingest"] = (
+                hi["median_ingest_sessions_per_s"] / lo["median_ingest_sessions_per_s"]
+            )
     print(json.dumps(report.get("growth", {}), indent=2))
     if args.out:
-        args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        tmp = args.out.with_name(args.out.name + ".tmp")
+        tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(args.out)  # atomic: a reader never sees half a report
 
 
 if __name__ == "__main__":

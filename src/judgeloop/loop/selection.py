@@ -15,9 +15,14 @@ with the most probability verdicts in the project.
   nearest labelled neighbours (TF-IDF cosine of input and output text), plus a bonus when a verdict's
   rationale names the tag. Without evaluator errors, the tags of sessions humans marked bad are used.
 - `random`: a uniform sample (keeps the labelled set representative, so accuracy estimates stay
-  unbiased).
+  unbiased): `sample_pks` draws pks between the project's lowest and highest and keeps the candidates
+  among them, so a sample costs a few index probes, not a read of every session.
 - `mixed`: quotas of `MIX` (40% uncertainty, 20% disagreement, 20% failure-type, 20% random); a
   strategy that runs short hands its quota on in the order uncertainty, disagreement, random.
+
+`select_sessions` ranks in SQL (`selection_sql`: each strategy's top n from an index, so its cost stays
+near-flat as the project grows); `select_sessions_python` is the reference it is tested against: the
+same rankers over every candidate, label and latest verdict read into a `Context`.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from sqlalchemy import select
 
 from judgeloop.errors import InvalidInput
 from judgeloop.monitor.outliers import confidence_margin, evaluator_disagreements, human_disagreements
@@ -37,10 +43,10 @@ from judgeloop.monitor.queries import (
     latest_verdicts,
     project_labels,
     queued_session_ids,
-    session_ids,
     session_texts,
 )
 from judgeloop.store import Workspace, human_labels
+from judgeloop.store.tables import SessionRow
 from judgeloop.types import EvaluatorRef, Label
 
 Strategy = Literal["uncertainty", "disagreement", "failure-type", "random", "mixed"]
@@ -49,6 +55,7 @@ MIX: dict[str, float] = {"uncertainty": 0.4, "disagreement": 0.2, "failure-type"
 FILL_ORDER = ("uncertainty", "disagreement", "random")
 NEIGHBOURS = 5
 REASON_MAX = 50
+SAMPLE_ROUNDS = 6  # batches of 2n, 4n, ... 64n draws before `sample_pks` reads every candidate
 Pick = tuple[str, str, float]
 
 
@@ -135,6 +142,37 @@ def _take(picks: list[Pick], quota: int, chosen: dict[str, Pick]) -> None:
             taken += 1
 
 
+def sample_pks(
+    seed: int,
+    lo: int,
+    hi: int,
+    n: int,
+    accept: Callable[[Sequence[int]], set[int]],
+    everything: Callable[[], list[int]],
+) -> list[int]:
+    """A uniform sample of up to `n` candidate pks in random order: pks drawn in [lo, hi] (seeded),
+    kept when `accept` (given the new draws, sorted) says they are candidates, in draw order; after
+    SAMPLE_ROUNDS batches still short (candidates sparse in the range), the rest is a permutation of
+    `everything()` (every candidate pk, sorted) not yet taken."""
+    rng = np.random.default_rng(seed)
+    out: list[int] = []
+    taken: set[int] = set()
+    probed: set[int] = set()
+    for r in range(SAMPLE_ROUNDS):
+        draws = [int(d) for d in rng.integers(lo, hi + 1, size=2 * n * 2**r)]
+        fresh = sorted(set(draws) - probed)
+        probed.update(fresh)
+        ok = accept(fresh) if fresh else set()
+        for d in draws:
+            if d in ok and d not in taken:
+                taken.add(d)
+                out.append(d)
+                if len(out) == n:
+                    return out
+    rest = [pk for pk in everything() if pk not in taken]
+    return out + [rest[i] for i in rng.permutation(len(rest))[: n - len(out)]]
+
+
 # --- the store side --------------------------------------------------------------------------------
 
 
@@ -150,21 +188,30 @@ class Context:
     latest: dict[str, dict[str, VerdictRecord]]
     focus: str | None
     texts: dict[str, str] = field(default_factory=dict)
+    pks: list[int] = field(default_factory=list)  # the candidates' pks, in the order of `candidates`
+    pk_range: tuple[int, int] | None = None  # the project's lowest and highest session pk
 
 
 def load_context(ws: Workspace, project: str, evaluator: str | None = None) -> Context:
+    """Everything the rankers need, read whole (the reference path; see `select_sessions_python`)."""
     labels = project_labels(ws, project)
     queued = queued_session_ids(ws, project)
-    candidates = [s for s in session_ids(ws, project) if s not in labels and s not in queued]
+    with ws.reader() as db:
+        pid = ws.project_id(db, project)
+        s = SessionRow
+        every = db.execute(select(s.uid, s.pk).where(s.project_id == pid).order_by(s.pk)).tuples().all()
+    chosen = [(uid, pk) for uid, pk in every if uid not in labels and uid not in queued]
     latest = latest_verdicts(ws, project)
     return Context(
         project,
-        candidates,
+        [uid for uid, _ in chosen],
         labels,
         human_labels(lab for labs in labels.values() for lab in labs),
         queued,
         latest,
         _focus(ws, project, evaluator, latest),
+        pks=[pk for _, pk in chosen],
+        pk_range=(every[0][1], every[-1][1]) if every else None,
     )
 
 
@@ -217,9 +264,11 @@ def by_disagreement(ctx: Context, n: int) -> list[Pick]:
 
 
 def by_random(ctx: Context, n: int, seed: int) -> list[Pick]:
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(ctx.candidates))[:n]
-    return [(ctx.candidates[i], "random", round(1 - r / max(len(order), 1), 6)) for r, i in enumerate(order)]
+    if ctx.pk_range is None:
+        return []
+    uid_of = dict(zip(ctx.pks, ctx.candidates, strict=True))
+    order = sample_pks(seed, *ctx.pk_range, n, lambda pks: set(pks) & uid_of.keys(), lambda: sorted(uid_of))
+    return [(uid_of[pk], "random", round(1 - r / max(len(order), 1), 6)) for r, pk in enumerate(order)]
 
 
 def failure_weights(ctx: Context) -> dict[str, float]:
@@ -237,8 +286,11 @@ def failure_weights(ctx: Context) -> dict[str, float]:
     return weights
 
 
-def by_failure_type(ws: Workspace, ctx: Context, n: int) -> list[Pick]:
-    weights = failure_weights(ctx)
+def by_failure_type(
+    ws: Workspace, ctx: Context, n: int, weights: dict[str, float] | None = None
+) -> list[Pick]:
+    """`weights`: the tags' (default: `failure_weights(ctx)`)."""
+    weights = failure_weights(ctx) if weights is None else weights
     if not weights or not ctx.candidates:
         return []
     reference = list(ctx.labels)  # every labelled session: untagged neighbours pull the score down
@@ -293,18 +345,36 @@ def _tfidf_similarity(candidates: list[str], reference: list[str]) -> np.ndarray
 def select_sessions(
     ws: Workspace, project: str, strategy: str, n: int, evaluator: str | None = None, seed: int = 0
 ) -> list[Pick]:
-    """The next `n` sessions to review by `strategy` (see the module docstring)."""
+    """The next `n` sessions to review by `strategy` (see the module docstring), ranked in SQL."""
+    from judgeloop.loop.selection_sql import sql_rankers
+
+    _check(strategy, n)
+    if strategy != "mixed":
+        return sql_rankers(ws, project, evaluator, seed, strict=True)[strategy](n)
+    rankers = sql_rankers(ws, project, evaluator, seed, strict=False)
+    return blend({name: rankers[name](n) for name in MIX}, n)
+
+
+def select_sessions_python(
+    ws: Workspace, project: str, strategy: str, n: int, evaluator: str | None = None, seed: int = 0
+) -> list[Pick]:
+    """`select_sessions` over a `Context` read whole: the reference the SQL rankers are tested against
+    (its cost grows with every session, label and verdict of the project)."""
+    _check(strategy, n)
+    ctx = load_context(ws, project, evaluator)
+    if strategy != "mixed":
+        return _rankers(ws, ctx, seed, strict=True)[strategy](n)
+    rankers = _rankers(ws, ctx, seed, strict=False)
+    return blend({name: rankers[name](n) for name in MIX}, n)
+
+
+def _check(strategy: str, n: int) -> None:
     if strategy not in STRATEGIES:
         raise InvalidInput(
             f"unknown strategy {strategy!r}", field="strategy", expected=" | ".join(STRATEGIES)
         )
     if n < 1:
         raise InvalidInput(f"n must be >= 1, got {n}", field="n")
-    ctx = load_context(ws, project, evaluator)
-    if strategy != "mixed":
-        return _rankers(ws, ctx, seed, strict=True)[strategy](n)
-    rankers = _rankers(ws, ctx, seed, strict=False)
-    return blend({name: rankers[name](n) for name in MIX}, n)
 
 
 def _rankers(ws: Workspace, ctx: Context, seed: int, strict: bool) -> dict[str, Callable[[int], list[Pick]]]:

@@ -288,7 +288,10 @@ class QueueRow(Base):
 
 class QueueItemRow(Base):
     __tablename__ = "queue_items"
-    __table_args__ = (UniqueConstraint("queue_id", "session_pk", name="uq_queue_item"),)
+    __table_args__ = (
+        UniqueConstraint("queue_id", "session_pk", name="uq_queue_item"),
+        Index("ix_queue_items_session", "session_pk"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
     session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk", ondelete="CASCADE"))
