@@ -1,7 +1,7 @@
 """issue 18 §3: an index for the active selection's SQL ranking
 
 Revision ID: i18b
-Revises: i18a
+Revises: i19b
 Create Date: 2026-12-07
 
 - ix_queue_items_session (session_pk): "is this session in a review queue of the project" is one index
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "i18b"
-down_revision = "i18a"
+down_revision = "i19b"
 branch_labels = None
 depends_on = None
 
