@@ -15,7 +15,7 @@ through the real entry point (`judgeloop.cli.main`, in this process, output disc
 - `monitor --by hour --since 7d` (the champion's series, its tests and alerts; not stored);
 - `queue fill --strategy mixed --n 100` (a new queue each round);
 - `stats`;
-- `export --project shop --format full` to JSONL (every session with its labels and verdicts);
+- `export --project shop --format full` to JSONL (the labelled sessions, the command's default);
 - ingest: `POST /v1/sessions` in batches of 100 to a `judgeloop serve` on the same database (sampling
   off, so no scoring), 50 batches per round -> sessions/s.
 The load average is recorded before and after each size.

@@ -5,9 +5,9 @@
 Each round trains the default evaluator (embedding head on the bundled MiniLM, int8 gate) on the bundled
 support set twice in this process, in alternating order: with an empty `$JUDGELOOP_HOME` (cold: the
 encoder is traced to ONNX and quantized, and both files are kept) and with a home whose cache a warm-up
-training filled (warm: both files are copied from the cache). The encoder's weights and the embedding of the texts are loaded and computed in both runs
-(a fresh estimator each time). Reported: the medians and their ratio. Writes
-benchmarks/results/train_onnx_cache.json.
+training filled (warm: both files are copied from the cache). The encoder's weights and the embedding of
+the texts are loaded and computed in both runs (a fresh estimator each time). Reported: the medians and
+their ratio. Writes benchmarks/results/train_onnx_cache.json.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ def export_records(
         labels_by.setdefault(lab.session_id, []).append(lab)
     rows: list[dict[str, Any]] = []
     meta_cols: dict[str, None] = {}
-    for s in ws.sessions(project):
+    for s in ws.sessions(project, labelled=fmt == "seed" or not include_unlabelled):
         labs = labels_by.get(s.id or "", [])
         good = human_label(labs)
         if good is None and (fmt == "seed" or not include_unlabelled):

@@ -30,9 +30,14 @@ class LiveView:
         return live_labels(self._ws.labels(project, kind))
 
     def sessions(
-        self, project: str, ids: Sequence[str] | None = None, limit: int | None = None
+        self,
+        project: str,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+        *,
+        labelled: bool = False,
     ) -> list[Session]:
-        return self._ws.sessions(project, ids, limit)
+        return self._ws.sessions(project, ids, limit, labelled=labelled)  # `labelled`: any label, live or not
 
 
 def export_labelled(ws: Workspace, project: str, fmt: ExportFormat, path: Path) -> Path:

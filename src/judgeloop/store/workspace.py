@@ -309,13 +309,22 @@ class Workspace:
             return stored
 
     def sessions(
-        self, project: str, ids: Sequence[str] | None = None, limit: int | None = None
+        self,
+        project: str,
+        ids: Sequence[str] | None = None,
+        limit: int | None = None,
+        *,
+        labelled: bool = False,
     ) -> list[Session]:
+        """The project's sessions in import order (`ids`: those only; `labelled`: those with a label,
+        found from the labels' index, so a project's few labelled sessions cost no scan of the rest)."""
         with self.reader() as db:
             pid = self.project_id(db, project)
             q = select(SessionRow).where(SessionRow.project_id == pid).order_by(SessionRow.pk)
             if ids is not None:
                 q = q.where(SessionRow.uid.in_(list(ids)))
+            if labelled:
+                q = q.where(SessionRow.pk.in_(select(LabelRow.session_pk).where(LabelRow.project_id == pid)))
             if limit:
                 q = q.limit(limit)
             return [session_from_row(r, project) for r in db.scalars(q)]
@@ -355,7 +364,7 @@ class Workspace:
         for lab in self.labels(project):
             by_session[lab.session_id].append(lab)
         out = []
-        for s in self.sessions(project, ids=list(by_session)):
+        for s in self.sessions(project, labelled=True):
             good = human_label(by_session[s.id or ""])
             if good is not None:
                 out.append((s, good, by_session[s.id or ""]))
