@@ -224,3 +224,25 @@ def test_labelled_rows_give_the_same_calibration_and_agreement(db_url):
     support = next(v for v in page["versions"] if v["ref"] == "support@1")
     assert support["calibration"]["n"] == len(risk.calibration_data(ws, P, "support@1")["good"])
     assert not math.isnan(support["calibration"]["ece"])
+
+
+def test_thresholds_of_lists_each_evaluators_own_thresholds(db_url):
+    """judge's verdicts have no threshold, support's some, strict's all: strict's list must not get a
+    None from the others' rows (PostgreSQL estimates "threshold IS NULL" over the whole table)."""
+    from judgeloop.monitor.sql import thresholds_of
+
+    ws = Workspace(db_url)
+    _seed(ws)
+    ids = [s.id for s in ws.sessions(P)][:6]
+    ws.add_verdicts(P, [Verdict(session_id=sid, evaluator="strict", label=1, probability=0.8,
+                                threshold=0.4 + 0.1 * (i % 3)) for i, sid in enumerate(ids)])  # fmt: skip
+    every = ws.verdicts(P)
+    with ws.reader() as db:
+        pid = ws.project_id(db, P)
+        for name in ("support", "judge", "strict"):
+            got = thresholds_of(db, pid, name)
+            want = {v.threshold for v in every if v.evaluator == name}
+            assert set(got) == want and len(got) == len(want), name
+            assert got[-1] is None if None in want else None not in got, name
+    assert {None, 0.5} <= {v.threshold for v in every if v.evaluator == "support"}
+    assert {v.threshold for v in every if v.evaluator == "judge"} == {None}

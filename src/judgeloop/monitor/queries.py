@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import JSON, distinct, func, literal, select
+from sqlalchemy import distinct, func, null, select
 
 from judgeloop.store import Workspace
 from judgeloop.store.tables import (
@@ -96,13 +96,13 @@ def load_records(
     with ws.reader() as db:
         pid = ws.project_id(db, project)
         time_col = VerdictRow.created_at if time_axis == "verdict" else SessionRow.created_at
-        meta = SessionRow.meta if session_meta else literal(None, JSON)
+        # SQL NULL for the columns not needed (a JSON literal None is sent as 'null' and parsed on every
+        # row: ~0.3 s for the 20k labelled verdicts of 1M sessions); the session time only by session
+        meta = SessionRow.meta if session_meta else null()
+        session_at = SessionRow.created_at if time_axis == "session" else null()
         q = (
             select(
-                *RECORD_COLUMNS,
-                SessionRow.uid,
-                meta.label("session_meta"),
-                SessionRow.created_at.label("session_at"),
+                *RECORD_COLUMNS, SessionRow.uid, meta.label("session_meta"), session_at.label("session_at")
             )
             .outerjoin(SessionRow, SessionRow.pk == VerdictRow.session_pk)
             .where(VerdictRow.project_id == pid)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
@@ -122,7 +122,10 @@ def thresholds_of(db: DB, pid: int, name: str) -> list[float | None]:
     ).where(found.c.t.is_not(None))
     found = found.union_all(following)
     out: list[float | None] = [t for t in db.scalars(select(found.c.t).where(found.c.t.is_not(None)))]
-    if db.scalar(select(exists().where(*mine, v.threshold.is_(None)))):
+    # ordered by the index's columns with a LIMIT: PostgreSQL estimates "threshold IS NULL" over the
+    # whole table (another evaluator's NULLs) and would scan every verdict for an evaluator with none
+    order = (v.project_id, v.evaluator, v.threshold, v.probability)
+    if db.scalar(select(literal(1)).where(*mine, v.threshold.is_(None)).order_by(*order).limit(1)):
         out.append(None)
     return out
 

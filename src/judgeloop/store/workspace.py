@@ -348,9 +348,12 @@ class Workspace:
     def labels(self, project: str, kind: str | None = None) -> list[Label]:
         with self.reader() as db:
             pid = self.project_id(db, project)
+            # the session id by one primary-key probe per label (session_pk is a non-null foreign key,
+            # so this is the inner join): a join let PostgreSQL hash all the sessions (133 -> 40 ms for
+            # 10k labels of 1M sessions)
+            uid = select(SessionRow.uid).where(SessionRow.pk == LabelRow.session_pk).scalar_subquery()
             q = (
-                select(*_LABEL_COLUMNS, SessionRow.uid)  # plain rows, no ORM objects: faster on many labels
-                .join(SessionRow, SessionRow.pk == LabelRow.session_pk)
+                select(*_LABEL_COLUMNS, uid.label("uid"))  # plain rows, no ORM objects: faster on many labels
                 .where(LabelRow.project_id == pid)
                 .order_by(LabelRow.id)
             )
