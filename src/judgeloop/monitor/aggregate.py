@@ -104,24 +104,37 @@ def window_counts(
             q = q.where(v.version == version)
         made_in = (start, end) if time_axis == "verdict" else None  # by verdict time: latest of the period
         rows = db.execute(q.where(is_latest(v, version=version, made_in=made_in)).group_by(t0)).all()
-    cells = {as_time(r.t0): r for r in rows}
     out = WindowCounts(series=None)
-    if not cells:
+    if not rows:
         return out
+    cells: dict[datetime, Window] = {}
+    for r in rows:
+        t = as_time(r.t0)
+        _add(cells.setdefault(t, Window(t, t + BUCKETS[bucket])), r)
+        out.scored[t] = int(r.scored)
+        if rule:
+            out.review[t], out.probabilities[t] = int(r.review), int(r.n_prob)
+    out.series = _series(name, bucket, start, end, cells)
+    return out
+
+
+_SUMS = ("n", "passes", "errors", "abstains", "score_sum", "n_scored", "prob_sum", "n_prob")
+
+
+def _add(w: Window, r: Any) -> None:
+    """Add a row's counts and sums (a SQL aggregate or a rollup row) to window `w`."""
+    for k in _SUMS:
+        mine = getattr(w, k)
+        setattr(w, k, mine + type(mine)(getattr(r, k)))  # SQL sums may come back as Decimal
+
+
+def _series(name: str, bucket: str, start: datetime, end: datetime, cells: dict[datetime, Window]) -> Series:
+    """Every window of [start, end), the empty ones included."""
     step, windows, t = BUCKETS[bucket], [], as_utc(start)
     while t < as_utc(end):
-        w, r = Window(t, t + step), cells.get(t)
-        if r is not None:
-            w.n, w.passes, w.errors, w.abstains = int(r.n), int(r.passes), int(r.errors), int(r.abstains)
-            w.score_sum, w.n_scored = float(r.score_sum), int(r.n_scored)
-            w.prob_sum, w.n_prob = float(r.prob_sum), int(r.n_prob)
-            out.scored[t] = int(r.scored)
-            if rule:
-                out.review[t], out.probabilities[t] = int(r.review), int(r.n_prob)
-        windows.append(w)
+        windows.append(cells.get(t) or Window(t, t + step))
         t += step
-    out.series = Series(name, None, None, bucket, windows)
-    return out
+    return Series(name, None, None, bucket, windows)
 
 
 def rollup_counts(
@@ -145,15 +158,7 @@ def rollup_counts(
     hist: dict[datetime, list[int]] = {}
     for r in rows:
         t = floor_time(as_utc(r.hour), bucket)
-        w = cells.setdefault(t, Window(t, t + BUCKETS[bucket]))
-        w.n, w.passes, w.errors, w.abstains = (
-            w.n + r.n,
-            w.passes + r.passes,
-            w.errors + r.errors,
-            w.abstains + r.abstains,
-        )
-        w.score_sum, w.n_scored = w.score_sum + r.score_sum, w.n_scored + r.n_scored
-        w.prob_sum, w.n_prob = w.prob_sum + r.prob_sum, w.n_prob + r.n_prob
+        _add(cells.setdefault(t, Window(t, t + BUCKETS[bucket])), r)
         out.scored[t] = out.scored.get(t, 0) + r.scored
         h = hist.setdefault(t, [0] * rollup.BINS)
         for i, c in enumerate(r.confidence):
@@ -161,11 +166,7 @@ def rollup_counts(
     if rule:
         out.probabilities = {t: w.n_prob for t, w in cells.items()}
         out.review = _reviews(ws, project, name, version, bucket, start, end, tau, cells, hist)
-    step, windows, t = BUCKETS[bucket], [], as_utc(start)
-    while t < as_utc(end):
-        windows.append(cells.get(t) or Window(t, t + step))
-        t += step
-    out.series = Series(name, None, None, bucket, windows)
+    out.series = _series(name, bucket, start, end, cells)
     return out
 
 
