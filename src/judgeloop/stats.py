@@ -216,8 +216,11 @@ def bootstrap(
 def bootstrap_agreement(
     y_true: ArrayLike, y_pred: ArrayLike, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
 ) -> tuple[Estimate, Estimate]:
-    """`bootstrap(accuracy, ...)` and `bootstrap(cohen_kappa, ...)` with the same arguments, equal to
-    them (the same resampled rows), computed from each resample's table of counts instead of its rows."""
+    """Percentile bootstrap CIs of accuracy and Cohen's kappa, drawn as tables of counts: resampling the
+    n rows with replacement makes the table of (true, predicted) counts Multinomial(n, the observed
+    cells' shares), so each resample is one multinomial draw of k x k counts instead of n row indices
+    (the same distribution as `bootstrap(accuracy, ...)` and `bootstrap(cohen_kappa, ...)`, not the same
+    draws; microseconds at any n)."""
     t, p = np.asarray(y_true), np.asarray(y_pred)
     n = len(t)
     acc, kappa = accuracy(t, p), cohen_kappa(t, p)
@@ -225,14 +228,27 @@ def bootstrap_agreement(
         return Estimate(acc, float("nan"), float("nan"), n), Estimate(kappa, float("nan"), float("nan"), n)
     cats = np.unique(np.concatenate([t, p]))
     k = len(cats)
-    cells = np.searchsorted(cats, t) * k + np.searchsorted(cats, p)
+    cells = np.bincount(np.searchsorted(cats, t) * k + np.searchsorted(cats, p), minlength=k * k)
     rng = np.random.default_rng(seed)
-    accs, kappas = np.empty(n_resamples), np.empty(n_resamples)
-    for i in range(n_resamples):
-        counts = np.bincount(cells[rng.integers(0, n, n)], minlength=k * k).reshape(k, k)
-        accs[i] = float(np.trace(counts)) / n
-        kappas[i] = kappa_from_counts(counts)
-    return percentile_estimate(acc, accs, n, confidence), percentile_estimate(kappa, kappas, n, confidence)
+    tables = rng.multinomial(n, cells / n, size=n_resamples).reshape(n_resamples, k, k)
+    accs = np.trace(tables, axis1=1, axis2=2) / n
+    return percentile_estimate(acc, accs, n, confidence), percentile_estimate(
+        kappa, kappas(tables), n, confidence
+    )
+
+
+def kappas(tables: np.ndarray) -> np.ndarray:
+    """`kappa_from_counts` of each k x k table of a stack of them (vectorised; a table where a category
+    is used by neither rater goes through `kappa_from_counts`)."""
+    n = tables.sum(axis=(1, 2)).astype(float)
+    rows, cols = tables.sum(axis=2) / n[:, None], tables.sum(axis=1) / n[:, None]
+    observed = np.trace(tables, axis1=1, axis2=2) / n
+    denom = 1.0 - (rows * cols).sum(axis=1)
+    safe = np.where(denom == 0, 1.0, denom)
+    out = np.where(denom == 0, 1.0, 1.0 - (1.0 - observed) / safe)
+    for i in np.flatnonzero(((rows + cols) == 0).any(axis=1)):
+        out[i] = kappa_from_counts(tables[i])
+    return out
 
 
 def percentile_estimate(value: float, resampled: np.ndarray, n: int, confidence: float = 0.95) -> Estimate:
