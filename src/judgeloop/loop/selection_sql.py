@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Numeric, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Numeric, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
@@ -36,8 +36,9 @@ from judgeloop.loop.selection import (
     failure_weights,
     sample_pks,
 )
+from judgeloop.monitor import derived
 from judgeloop.monitor.outliers import confidence_margin, human_disagreements
-from judgeloop.monitor.outliers_sql import most_recent_evaluator, scored_names
+from judgeloop.monitor.outliers_sql import disagreeing, most_recent_evaluator, scored_names
 from judgeloop.monitor.queries import (
     RECORD_COLUMNS,
     VerdictRecord,
@@ -47,7 +48,7 @@ from judgeloop.monitor.queries import (
     record,
     session_texts,
 )
-from judgeloop.monitor.sql import evaluator_names, is_latest, thresholds_of
+from judgeloop.monitor.sql import evaluator_names, latest_ok, thresholds_of
 from judgeloop.store import Workspace, human_labels
 from judgeloop.store.tables import LabelRow, QueueItemRow, QueueRow, SessionRow, VerdictRow
 from judgeloop.types import EvaluatorRef
@@ -69,10 +70,6 @@ def candidate(pid: int, pk: Any) -> Any:
 def not_queued(pid: int, pk: Any) -> Any:
     item, queue = aliased(QueueItemRow), aliased(QueueRow)
     return ~exists().where(item.session_pk == pk, queue.id == item.queue_id, queue.project_id == pid)
-
-
-def latest_ok(v: Any, pid: int) -> Any:
-    return and_(v.project_id == pid, v.status == "ok", v.session_pk.is_not(None), is_latest(v, ok_only=True))
 
 
 def by_uid(db: DB) -> Any:
@@ -194,25 +191,21 @@ def _between_evaluators(
     champion = champion_of_project(ws, project)
     common = champion[0] if champion and champion[0] in names else most_recent_evaluator(ws, project)
     others = [n for n in names if n != common] or names[1:]
-    v, other = aliased(VerdictRow), aliased(VerdictRow)
-    ones, m = func.sum(v.label), func.count()
-    split = case((ones < m - ones, ones), else_=m - ones)
-    n_prob = func.count(v.probability)
-    spread = case((n_prob >= 2, func.max(v.probability) - func.min(v.probability)), else_=0.0)
-    strength = func.round(cast(cast(2 * split, Float) / m * (0.9 + 0.1 * spread), Numeric), 6)
+    v = aliased(VerdictRow)
+    fresh = derived.refresh(ws, project)
     with ws.reader() as db:
-        shared = select(other.session_pk).where(other.project_id == pid, other.evaluator.in_(others))
-        grouped = (
-            select(v.session_pk, strength.label("strength"))
-            .where(latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(shared))
-            .where(candidate(pid, v.session_pk))
-            .group_by(v.session_pk)
-            .having(m >= 2, ones > 0, ones < m)
+        if fresh:  # the derived table (`monitor.derived`): the same sessions and strengths
+            g = derived.disagreements_of(pid, focus).subquery()
+        else:
+            grouped = disagreeing(v, pid, others)
+            if focus is not None:
+                grouped = grouped.having(func.sum(case((v.evaluator == focus, 1), else_=0)) > 0)
+            g = grouped.subquery()
+        top = (
+            select(g.c.session_pk)
+            .join(SessionRow, SessionRow.pk == g.c.session_pk)
+            .where(candidate(pid, g.c.session_pk))
         )
-        if focus is not None:
-            grouped = grouped.having(func.sum(case((v.evaluator == focus, 1), else_=0)) > 0)
-        g = grouped.subquery()
-        top = select(g.c.session_pk).join(SessionRow, SessionRow.pk == g.c.session_pk)
         pks = list(db.scalars(top.order_by(g.c.strength.desc(), by_uid(db)).limit(k)))
         rows = db.execute(
             select(SessionRow.uid, v.session_pk, v.label, v.probability)

@@ -14,12 +14,13 @@ Evaluator-vs-human disagreements leave out the sessions each evaluator version t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from judgeloop.agreement.heldout import held_out, load_training_sets, rows_note
-from judgeloop.monitor.queries import VerdictRecord, latest_of, latest_verdicts
-from judgeloop.store import Workspace, human_labels
+from judgeloop.monitor.queries import R, VerdictFacts, latest_of, latest_verdicts
+from judgeloop.store import Workspace
 from judgeloop.types import EvaluatorRef
 
 Kind = Literal["evaluators", "human", "low-confidence"]
@@ -36,8 +37,8 @@ class Outlier:
         return {"session_id": self.session_id, "kind": self.kind, "strength": self.strength, **self.detail}
 
 
-def _by_session(latest: dict[str, dict[str, VerdictRecord]]) -> dict[str, dict[str, VerdictRecord]]:
-    out: dict[str, dict[str, VerdictRecord]] = {}
+def _by_session(latest: Mapping[str, Mapping[str, R]]) -> dict[str, dict[str, R]]:
+    out: dict[str, dict[str, R]] = {}
     for name, per in latest.items():
         for uid, r in per.items():
             if r.label is not None:
@@ -46,7 +47,7 @@ def _by_session(latest: dict[str, dict[str, VerdictRecord]]) -> dict[str, dict[s
 
 
 def evaluator_disagreements(
-    latest: dict[str, dict[str, VerdictRecord]], focus: str | None = None
+    latest: Mapping[str, Mapping[str, VerdictFacts]], focus: str | None = None
 ) -> dict[str, Outlier]:
     """Sessions whose evaluators' latest labels differ (involving `focus` when given)."""
     out = {}
@@ -74,7 +75,7 @@ def evaluator_disagreements(
 
 
 def human_disagreements(
-    latest: dict[str, dict[str, VerdictRecord]], human: dict[str, bool], focus: str | None = None
+    latest: Mapping[str, Mapping[str, VerdictFacts]], human: dict[str, bool], focus: str | None = None
 ) -> dict[str, Outlier]:
     """Sessions where an evaluator's latest label differs from the humans' consensus."""
     out: dict[str, Outlier] = {}
@@ -95,7 +96,7 @@ def human_disagreements(
     return out
 
 
-def confidence_margin(r: VerdictRecord) -> float | None:
+def confidence_margin(r: VerdictFacts) -> float | None:
     """1 - |p - t| / max(t, 1 - t): 1 on the threshold, 0 at full confidence; None without p."""
     if r.probability is None:
         return None
@@ -103,7 +104,7 @@ def confidence_margin(r: VerdictRecord) -> float | None:
     return 1 - abs(r.probability - t) / max(t, 1 - t)
 
 
-def low_confidence(per_session: dict[str, VerdictRecord], limit: int | None = None) -> list[Outlier]:
+def low_confidence(per_session: Mapping[str, VerdictFacts], limit: int | None = None) -> list[Outlier]:
     """The verdicts closest to their threshold, closest first."""
     rows = []
     for uid, r in per_session.items():
@@ -126,20 +127,22 @@ def find_outliers(
 ) -> dict[str, Any]:
     """Both kinds of disagreement and the lowest-confidence verdicts of `evaluator` (or of each one).
     Disagreements with the humans are sought on the sessions each evaluator did not train on, unless
-    `include_train`. Only the labelled sessions' verdicts are read for those; the disagreements between
-    evaluators and the low-confidence verdicts come from SQL with a LIMIT (`monitor.outliers_sql`)."""
+    `include_train`. Only the labelled sessions' verdicts are read for those (`monitor.derived`); the
+    disagreements between evaluators and the low-confidence verdicts come from SQL with a LIMIT
+    (`monitor.outliers_sql`)."""
+    from judgeloop.monitor import derived
     from judgeloop.monitor.outliers_sql import (
         evaluator_disagreements_sql,
         low_confidence_sql,
         most_recent_evaluator,
         scored_names,
     )
-    from judgeloop.monitor.queries import champion_of_project, load_records
+    from judgeloop.monitor.queries import champion_of_project
     from judgeloop.monitor.sql import evaluator_names
 
     focus = EvaluatorRef.parse(evaluator).name if evaluator else None
-    human = human_labels(ws.labels(project))
-    latest = latest_of(load_records(ws, project, labelled=True, session_meta=False))
+    human, records = derived.labelled(ws, project)
+    latest = latest_of(records)
     if limit > 0:
         champion = champion_of_project(ws, project)
         common = champion[0] if champion else most_recent_evaluator(ws, project)
@@ -155,7 +158,7 @@ def find_outliers(
         names = [focus] if focus else sorted(latest_all)
         unsure = {n: low_confidence(latest_all.get(n, {}), limit) for n in names}
     sets = load_training_sets(ws)
-    vs_human: dict[str, dict[str, VerdictRecord]] = {}
+    vs_human: dict[str, Mapping[str, VerdictFacts]] = {}
     trained: set[tuple[str, str]] = set()
     for name, per in latest.items():
         vs_human[name], ids = held_out(per, sets, include_train)

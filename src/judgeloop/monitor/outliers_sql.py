@@ -14,73 +14,89 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy import Float, case, cast, exists, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from judgeloop.monitor.outliers import Outlier, confidence_margin
 from judgeloop.monitor.queries import RECORD_COLUMNS, VerdictRecord, as_utc, record
-from judgeloop.monitor.sql import is_latest, thresholds_of
+from judgeloop.monitor.sql import latest_ok, thresholds_of
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
 
 
-class _Round6(FunctionElement[Any]):
+class Round6(FunctionElement[Any]):
     """A float rounded to 6 decimals (the outliers' strengths are), on both backends."""
 
     inherit_cache = True
     name = "round6"
 
 
-@compiles(_Round6)
+@compiles(Round6)
 def _round6_pg(element: Any, compiler: Any, **kw: Any) -> str:
     return f"round(CAST(({compiler.process(element.clauses, **kw)}) AS NUMERIC), 6)"
 
 
-@compiles(_Round6, "sqlite")
+@compiles(Round6, "sqlite")
 def _round6_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     return f"round(({compiler.process(element.clauses, **kw)}), 6)"
 
 
-def _latest_ok(v: Any, pid: int) -> Any:
-    return and_(v.project_id == pid, v.status == "ok", v.session_pk.is_not(None), is_latest(v, ok_only=True))
+def split_strength(v: Any) -> Any:
+    """SQL, over a group of one session's latest ok labels of verdict alias `v`: the vote split
+    2 min(k, m - k) / m times 0.9 + 0.1 x the spread of their probabilities, rounded to 6 decimals (the
+    strength `outliers.evaluator_disagreements` gives)."""
+    k, m = func.sum(v.label), func.count()
+    split = case((k < m - k, k), else_=m - k)
+    n_prob = func.count(v.probability)
+    spread = case((n_prob >= 2, func.max(v.probability) - func.min(v.probability)), else_=0.0)
+    return Round6(cast(2 * split, Float) / m * (0.9 + 0.1 * spread))
+
+
+def disagreeing(v: Any, pid: int, others: list[str]) -> Any:
+    """SQL: (session_pk, strength) of the sessions whose latest ok labels differ, grouped over the
+    sessions with a verdict of one of `others` (every evaluator name but one: a session judged by two
+    evaluators has a verdict of one of these)."""
+    other = aliased(VerdictRow)
+    k, m = func.sum(v.label), func.count()
+    shared = select(other.session_pk).where(other.project_id == pid, other.evaluator.in_(others))
+    return (
+        select(v.session_pk, split_strength(v).label("strength"))
+        .where(latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(shared))
+        .group_by(v.session_pk)
+        .having(m >= 2, k > 0, k < m)
+    )
 
 
 def evaluator_disagreements_sql(
     ws: Workspace, project: str, others: list[str], focus: str | None = None, limit: int = 20
 ) -> list[Outlier]:
     """`outliers.evaluator_disagreements` over the project's latest ok verdicts, strongest first
-    (ties: oldest session first), at most `limit`. `others`: every evaluator name but one (any one: a
-    session judged by two evaluators has a verdict of one of these; leaving out the one that scores
-    most of the traffic leaves the fewest sessions to group)."""
-    v, other = aliased(VerdictRow), aliased(VerdictRow)
-    k = func.sum(v.label)
-    m = func.count()
-    split = case((k < m - k, k), else_=m - k)
-    n_prob = func.count(v.probability)
-    spread = case((n_prob >= 2, func.max(v.probability) - func.min(v.probability)), else_=0.0)
-    strength = cast(2 * split, Float) / m * (0.9 + 0.1 * spread)
+    (ties: oldest session first), at most `limit`: from the derived table (`monitor.derived`), or when it
+    cannot be refreshed, grouped here over the sessions with a verdict of one of `others` (every
+    evaluator name but one; leaving out the one that scores most of the traffic leaves the fewest)."""
+    from judgeloop.monitor import derived
+
+    v = aliased(VerdictRow)
+    fresh = derived.refresh(ws, project)
     with ws.reader() as db:
         pid = ws.project_id(db, project)
-        shared = select(other.session_pk).where(other.project_id == pid, other.evaluator.in_(others))
-        q = (
-            select(v.session_pk)
-            .where(_latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(shared))
-            .group_by(v.session_pk)
-            .having(m >= 2, k > 0, k < m)
-            .order_by(_Round6(strength).desc(), v.session_pk)
-            .limit(limit)
-        )
-        if focus is not None:
-            q = q.having(func.sum(case((v.evaluator == focus, 1), else_=0)) > 0)
+        if fresh:
+            found = derived.disagreements_of(pid, focus).subquery()
+        else:
+            grouped = disagreeing(v, pid, others)
+            if focus is not None:
+                grouped = grouped.having(func.sum(case((v.evaluator == focus, 1), else_=0)) > 0)
+            found = grouped.subquery()
+        q = select(found.c.session_pk).order_by(found.c.strength.desc(), found.c.session_pk).limit(limit)
         pks = list(db.scalars(q))
         if not pks:
             return []
         rows = db.execute(
             select(v.session_pk, SessionRow.uid, v.evaluator, v.label, v.probability)
             .join(SessionRow, SessionRow.pk == v.session_pk)
-            .where(_latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(pks))
+            .where(latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(pks))
             .order_by(v.evaluator)
         ).all()
     per: dict[int | None, list[Any]] = {}
@@ -110,12 +126,16 @@ def most_recent_evaluator(ws: Workspace, project: str, sample: int = 1000) -> st
     """The evaluator with the most of the project's last `sample` verdicts: without a champion, the
     likeliest to score most of the traffic (any choice gives the same outliers, this one the fewest rows
     to group)."""
-    v = VerdictRow
     with ws.reader() as db:
-        pid = ws.project_id(db, project)
-        names = list(
-            db.scalars(select(v.evaluator).where(v.project_id == pid).order_by(v.id.desc()).limit(sample))
-        )
+        return most_recent_in(db, ws.project_id(db, project), sample)
+
+
+def most_recent_in(db: Any, pid: int, sample: int = 1000) -> str | None:
+    """`most_recent_evaluator` of project `pid`, in an open session."""
+    v = VerdictRow
+    names = list(
+        db.scalars(select(v.evaluator).where(v.project_id == pid).order_by(v.id.desc()).limit(sample))
+    )
     return max(sorted(set(names)), key=names.count) if names else None
 
 
@@ -146,7 +166,7 @@ def low_confidence_sql(ws: Workspace, project: str, name: str, limit: int) -> li
         base = (
             select(*RECORD_COLUMNS, SessionRow.uid, SessionRow.meta.label("session_meta"))
             .join(SessionRow, SessionRow.pk == v.session_pk)
-            .where(_latest_ok(v, pid), v.evaluator == name, v.probability.is_not(None))
+            .where(latest_ok(v, pid), v.evaluator == name, v.probability.is_not(None))
         )
         thresholds = thresholds_of(db, pid, name)
 
@@ -193,4 +213,13 @@ def _ranked(records: Any) -> list[Outlier]:
     return sorted(out.values(), key=lambda o: (-o.strength, o.session_id))
 
 
-__all__ = ["evaluator_disagreements_sql", "low_confidence_sql", "most_recent_evaluator", "scored_names"]
+__all__ = [
+    "Round6",
+    "disagreeing",
+    "evaluator_disagreements_sql",
+    "most_recent_in",
+    "split_strength",
+    "low_confidence_sql",
+    "most_recent_evaluator",
+    "scored_names",
+]

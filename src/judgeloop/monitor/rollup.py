@@ -96,21 +96,28 @@ def refresh(ws: Workspace, project: str) -> bool:
         mark = db.get(RollupMarkRow, pid)
         if mark is not None and (mark.verdict_id, mark.session_pk) == _tops(db, pid):
             return True
+    return refresh_locked(ws, pid, _tops, catch_up, REFRESH_KEY)
+
+
+def refresh_locked(ws: Workspace, pid: int, tops: Any, catch_up: Any, key: int) -> bool:
+    """Run `catch_up(db, pid, tops(db, pid))` with the top ids read under `LOCK_KEY` (PostgreSQL), in a
+    transaction holding the refresh lock `key`; False when a lock could not be had in `LOCK_TIMEOUT`.
+
+    `LOCK_KEY` is held only to read the top ids: once it is had, every insert that took an id has
+    committed (the insert triggers take it shared), and later ones take higher ids. Inserts wait for
+    this instant, not for the recount, which runs under `key`, a lock that only refreshes take."""
     try:
-        tops = None
+        top = None
         with ws.db() as db:
             if _postgres(db):
-                # Held only to read the top ids: once it is had, every insert that took an id has
-                # committed, and later ones take higher ids. Inserts wait for this instant, not for the
-                # recount, which runs under a second lock that only refreshes take.
                 db.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
                 db.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
-                tops = _tops(db, pid)
+                top = tops(db, pid)
         with ws.db() as db:
             if _postgres(db):
                 db.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-                db.execute(select(func.pg_advisory_xact_lock(REFRESH_KEY)))
-            catch_up(db, pid, tops)
+                db.execute(select(func.pg_advisory_xact_lock(key)))
+            catch_up(db, pid, top)
     except OperationalError:
         return False
     return True
@@ -302,4 +309,13 @@ def boundary_reviews(
     return Counter({as_time(t): int(n) for t, n in rows})
 
 
-__all__ = ["BINS", "boundary_reviews", "catch_up", "refresh", "session_hours", "tau_bin", "verdict_hours"]
+__all__ = [
+    "BINS",
+    "boundary_reviews",
+    "catch_up",
+    "refresh",
+    "refresh_locked",
+    "session_hours",
+    "tau_bin",
+    "verdict_hours",
+]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, literal, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
@@ -96,6 +96,11 @@ def is_latest(
     if made_in is not None:
         cond += [w.created_at >= as_utc(made_in[0]), w.created_at < as_utc(made_in[1])]
     return ~exists().where(*cond)
+
+
+def latest_ok(v: Any, pid: int) -> ColumnElement[bool]:
+    """SQL: verdict `v` of project `pid` is ok, on a session, and its evaluator's latest ok one there."""
+    return and_(v.project_id == pid, v.status == "ok", v.session_pk.is_not(None), is_latest(v, ok_only=True))
 
 
 def evaluator_names(db: DB, pid: int) -> list[str]:

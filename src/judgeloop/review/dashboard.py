@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,10 +23,10 @@ from judgeloop.agreement.reviewers import evaluator_vs_human
 from judgeloop.errors import Forbidden, InvalidInput
 from judgeloop.loop import risk
 from judgeloop.loop.queue_fill import FillReport, append_picks
-from judgeloop.monitor import SpikeConfig, alert_sessions, find_outliers, get_alert, list_alerts
+from judgeloop.monitor import SpikeConfig, alert_sessions, derived, find_outliers, get_alert, list_alerts
 from judgeloop.monitor.aggregate import WindowCounts, overview_counts, session_counts
 from judgeloop.monitor.alerts import window_tests
-from judgeloop.monitor.queries import TimeAxis, as_utc, champion_of_project, load_records, project_labels
+from judgeloop.monitor.queries import TimeAxis, as_utc, champion_of_project, project_labels
 from judgeloop.monitor.series import BUCKETS, Series, floor_time, totals
 from judgeloop.monitor.sql import evaluator_names
 from judgeloop.review import users
@@ -197,11 +198,8 @@ def queue_alert(ws: Workspace, project: str, alert_id: int, limit: int = 200) ->
 def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict[str, Any]:
     """Every version seen in the project: agreement with humans (with CIs), calibration (ECE and
     reliability bins on held-out labelled sessions), the saved automation rule, promotion history.
-    Only the verdicts of human-labelled sessions are read (the labels first), once for all versions."""
-    humans = human_labels(ws.labels(project))
-    labelled = load_records(
-        ws, project, labelled=True, session_meta=False
-    )  # only these can be compared with humans
+    Only the verdicts of human-labelled sessions are read (from `monitor.derived`), once for all versions."""
+    humans, labelled = derived.labelled(ws, project)  # only these verdicts can be compared with humans
     agreement = {row["evaluator"]: row for row in evaluator_vs_human(labelled, humans, n_resamples)}
     names = evaluators_of(ws, project)
     versions = {v.ref: v for v in registry.list_versions(ws) if v.name in names}
@@ -225,7 +223,7 @@ def evaluators_page(ws: Workspace, project: str, n_resamples: int = 500) -> dict
 
 
 def _calibration(
-    ws: Workspace, project: str, ref: str, humans: dict[str, bool], labelled: list[Any]
+    ws: Workspace, project: str, ref: str, humans: dict[str, bool], labelled: Sequence[Any]
 ) -> dict[str, Any] | None:
     try:
         data = risk.calibration_data(ws, project, ref, humans=humans, labelled=labelled, count_verdicts=False)

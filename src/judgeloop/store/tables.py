@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -394,3 +395,56 @@ class RollupVerdictRow(Base):
     n_prob: Mapped[int] = mapped_column(Integer, default=0)
     scored: Mapped[int] = mapped_column(Integer, default=0)
     confidence: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class DerivedMarkRow(Base):
+    """How far a project's derived tables have read: the highest verdict id and label id
+    (`judgeloop.monitor.derived`)."""
+
+    __tablename__ = "derived_marks"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    verdict_id: Mapped[int] = mapped_column(Integer, default=0)
+    label_id: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LabelledSessionRow(Base):
+    """A session with a label, and its binary human consensus (`store.labels.human_label`) or None."""
+
+    __tablename__ = "labelled_sessions"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    session_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(200))
+    human: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class LabelledVerdictRow(Base):
+    """A verdict of a labelled session, copied with the columns the agreement pages read."""
+
+    __tablename__ = "labelled_verdicts"
+    __table_args__ = (Index("ix_labelled_verdicts_project", "project_id", "verdict_id"),)
+    verdict_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    session_pk: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(200))
+    evaluator: Mapped[str] = mapped_column(String(200))
+    version: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    label: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    probability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+
+
+class DisagreementRow(Base):
+    """A session whose evaluators' latest ok labels differ: one row with evaluator '' and one per
+    evaluator with such a label on it, each with the session's vote-split strength."""
+
+    __tablename__ = "disagreements"
+    __table_args__ = (
+        Index("ix_disagreements_strength", "project_id", "evaluator", text("strength DESC"), "session_pk"),
+        Index("ix_disagreements_session", "project_id", "session_pk"),
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    evaluator: Mapped[str] = mapped_column(String(200), primary_key=True)
+    session_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    strength: Mapped[float] = mapped_column(Float)
