@@ -12,7 +12,10 @@ times each page through the real app (uvicorn in a thread, httpx over loopback, 
 the median of `--rounds` requests after one warm-up (`first_ms`: the warm-up's time; on a fresh
 database the overview's warm-up catches the hourly rollup up with every verdict). The load average is
 recorded before and after.
-`--keep NAME` seeds a named database once and reuses it on later runs (never dropped).
+`--keep NAME` seeds a named database once and reuses it on later runs (never dropped). Once signed in,
+the process calls `gc.freeze()` as `judgeloop serve` does after startup (`--no-gc-freeze`: not).
+`--new-verdicts N` then adds N verdicts (half on labelled sessions) and times each page's first request,
+which catches the derived tables and the rollup up, and a second one.
 """
 
 from __future__ import annotations
@@ -197,7 +200,11 @@ def first_alert(url: str) -> int:
         return int(db.scalar(select(func.min(AlertRow.id))) or 0)
 
 
-def time_pages(url: str, alert_id: int, rounds: int, session: str = "s12345") -> dict[str, Any]:
+def time_pages(
+    url: str, alert_id: int, rounds: int, session: str = "s12345", freeze: bool = True, new_verdicts: int = 0
+) -> dict[str, Any]:
+    import gc
+
     import httpx
 
     from _review_support import sign_in
@@ -218,6 +225,8 @@ def time_pages(url: str, alert_id: int, rounds: int, session: str = "s12345") ->
     with ThreadServer(create_app(workspace=Workspace(url))) as server:
         client = httpx.Client(base_url=server.base, timeout=600)
         sign_in(client, "lead")
+        if freeze:
+            gc.freeze()  # as `judgeloop serve` does once started
         for name, path in pages.items():
             started = time.perf_counter()
             assert client.get(path).status_code == 200, path  # warm-up (the first builds the rollup)
@@ -234,7 +243,32 @@ def time_pages(url: str, alert_id: int, rounds: int, session: str = "s12345") ->
                 "first_ms": first,
             }
             print(f"{name}: median {out[name]['median_ms']} ms", flush=True)
+        if new_verdicts:
+            out["after new verdicts"] = _after_new(url, client, pages, new_verdicts)
     return out
+
+
+def _after_new(url: str, client: Any, pages: dict[str, str], n: int) -> dict[str, Any]:
+    """Add `n` judge verdicts (every 50th session from the start: half of them labelled), then time each
+    page's first request (it catches the derived tables and the rollup up) and a second one."""
+    from judgeloop.store import Workspace
+    from judgeloop.types import Verdict
+
+    rng = random.Random(7)
+    verdicts = [Verdict(session_id=f"s{50 * i}", evaluator="judge", label=int(rng.random() < 0.7))
+                for i in range(n)]  # fmt: skip
+    started = time.perf_counter()
+    Workspace(url).add_verdicts(PROJECT, verdicts)
+    report: dict[str, Any] = {"verdicts": n, "insert_s": round(time.perf_counter() - started, 2)}
+    for name in ("evaluators", "outliers", "overview (day)"):
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            assert client.get(pages[name]).status_code == 200
+            times.append(round((time.perf_counter() - started) * 1000, 1))
+        report[name] = {"first_ms": times[0], "then_ms": times[1]}
+        print(f"after {n:,} new verdicts, {name}: first {times[0]} ms, then {times[1]} ms", flush=True)
+    return report
 
 
 def main() -> None:
@@ -244,6 +278,9 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--new-verdicts", type=int, default=0,
+                        help="then add this many verdicts and time the pages' catch-up")  # fmt: skip
+    parser.add_argument("--no-gc-freeze", action="store_true", help="time without gc.freeze() at startup")
     parser.add_argument("--keep", metavar="NAME", help="PostgreSQL: seed (or reuse) database NAME, keep it")
     args = parser.parse_args()
     now = datetime.now(timezone.utc)
@@ -254,7 +291,8 @@ def main() -> None:
         session = f"s{min(12345, args.sessions - 1)}"
         report = {"args": {k: str(v) for k, v in vars(args).items()}, "seed_s": round(seconds, 1),
                   "alert_id": alert_id, "load_average": [round(x, 2) for x in os.getloadavg()],
-                  "pages": time_pages(url, alert_id, args.rounds, session)}  # fmt: skip
+                  "pages": time_pages(url, alert_id, args.rounds, session, not args.no_gc_freeze,
+                                       args.new_verdicts)}  # fmt: skip
         report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         if not args.keep:
