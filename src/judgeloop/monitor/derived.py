@@ -3,8 +3,9 @@ other, stored in the database and refreshed by readers (as the hourly rollup is,
 
 - `labelled_sessions`: every session with a label, with its binary human consensus
   (`store.labels.human_label`, the one rule) or None;
-- `labelled_verdicts`: a copy of those sessions' verdicts, with the columns agreement, calibration and
-  the outliers read (not the rationale, raw output or error);
+- `labelled_verdicts`: a copy of those sessions' verdicts that agreement, calibration and the outliers
+  use (each evaluator version's latest verdict on the session and its latest ok one), with the columns
+  they read (not the rationale, raw output or error);
 - `disagreements`: the sessions whose evaluators' latest ok labels differ, with the vote-split strength
   of `outliers.evaluator_disagreements` (rounded to 6 decimals), one row with evaluator '' and one per
   evaluator with such a label on the session.
@@ -21,11 +22,12 @@ When the lock cannot be had in time the callers read the raw rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, literal, select
+from sqlalchemy import and_, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
@@ -116,6 +118,24 @@ def _copy(pid: int, where: Any) -> Any:
 
 def _copy_verdicts(db: DB, pid: int, after: int, upto: int) -> None:
     db.execute(_copy(pid, VerdictRow.id.between(after + 1, upto)))
+    new = aliased(LabelledVerdictRow)
+    _prune(db, pid, select(new.session_pk).where(new.project_id == pid, new.verdict_id > after))
+
+
+def _prune(db: DB, pid: int, sessions: Any) -> None:
+    """Drop the copies no reader can use, on `sessions` (session pks, a list or a subquery): a
+    verdict with a later one of the same evaluator version that is ok, or that is not ok itself and has
+    any later one. What is kept holds each (evaluator, version, session)'s latest verdict and its latest
+    ok one, so the latest ok of each evaluator name too (what agreement, calibration and the outliers
+    read); the table stays at about labelled sessions x versions however often they are re-scored."""
+    r, w = LabelledVerdictRow, aliased(LabelledVerdictRow)
+    later = (
+        select(w.verdict_id)
+        .where(w.project_id == pid, w.session_pk == r.session_pk, w.evaluator == r.evaluator)
+        .where(w.version.is_not_distinct_from(r.version), w.verdict_id > r.verdict_id)
+        .where(or_(w.status == "ok", r.status != "ok"))
+    )
+    db.execute(delete(r).where(r.project_id == pid, r.session_pk.in_(sessions), later.exists()))
 
 
 def _relabel(db: DB, pid: int, after: int, upto: int, top_v: int) -> None:
@@ -152,6 +172,7 @@ def _relabel(db: DB, pid: int, after: int, upto: int, top_v: int) -> None:
         fresh = [pk for pk in pks if pk not in known]
         if fresh:
             db.execute(_copy(pid, and_(VerdictRow.session_pk.in_(fresh), VerdictRow.id <= top_v)))
+            _prune(db, pid, fresh)
 
 
 # --- disagreements between evaluators -------------------------------------------------------------
@@ -213,25 +234,49 @@ class LabelledVerdict(NamedTuple):
         return f"{self.evaluator}@{self.version}" if self.version else self.evaluator
 
 
+_read: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], dict[str, bool], tuple[LabelledVerdict, ...]]]
+_read = OrderedDict()  # (database, project) -> what `labelled` last read there, with its key
+_read_lock = threading.Lock()
+KEEP_READ = 8  # projects kept per process
+
+
 def labelled(
     ws: Workspace, project: str
 ) -> tuple[dict[str, bool], Sequence[LabelledVerdict | VerdictRecord]]:
-    """The humans' consensus {session id: good} and every verdict of a labelled session, by id (as
-    `human_labels(ws.labels(project))` and `load_records(labelled=True, session_meta=False)` give them),
-    from the derived tables; from the raw rows when they cannot be refreshed."""
+    """The humans' consensus {session id: good} and the labelled sessions' verdicts that agreement,
+    calibration and the outliers use, by id (the same figures as `human_labels(ws.labels(project))` and
+    `load_records(labelled=True, session_meta=False)` give them), from the derived tables; from the raw
+    rows when they cannot be refreshed.
+
+    The rows last read are kept in the process with the tables' state (the highest copied verdict id,
+    the number of copies and the label mark: a copy, a prune and a relabel each change one), so that
+    traffic on unlabelled sessions (nearly all of it) costs a page no reading of these rows."""
     if not refresh(ws, project):
         return human_labels(ws.labels(project)), load_records(ws, project, labelled=True, session_meta=False)
     ls, lv = LabelledSessionRow, LabelledVerdictRow
     with ws.reader() as db:
         pid = ws.project_id(db, project)
+        mark = db.get(DerivedMarkRow, pid)
+        top, n = db.execute(select(func.max(lv.verdict_id), func.count()).where(lv.project_id == pid)).one()
+        key = (top, n, mark.label_id if mark else 0)
+        with _read_lock:
+            hit = _read.get((ws.url, project))
+        if hit is not None and hit[0] == key:
+            return dict(hit[1]), hit[2]
         humans = db.execute(select(ls.uid, ls.human).where(ls.project_id == pid, ls.human.is_not(None))).all()
         rows = db.execute(
             select(*(getattr(lv, c) for c in ("verdict_id", "uid", *LabelledVerdict._fields[2:])))
             .where(lv.project_id == pid)
             .order_by(lv.verdict_id)
-        ).tuples()
-        records = list(map(LabelledVerdict._make, rows))
-    return {uid: bool(good) for uid, good in humans}, records
+        )
+        records = tuple(map(LabelledVerdict._make, rows))
+    consensus = {uid: bool(good) for uid, good in humans}
+    with _read_lock:
+        _read[(ws.url, project)] = (key, consensus, records)
+        _read.move_to_end((ws.url, project))
+        while len(_read) > KEEP_READ:
+            _read.popitem(last=False)
+    return dict(consensus), records
 
 
 def disagreements_of(pid: int, focus: str | None = None) -> Any:

@@ -418,10 +418,14 @@ class LabelledSessionRow(Base):
 
 
 class LabelledVerdictRow(Base):
-    """A verdict of a labelled session, copied with the columns the agreement pages read."""
+    """A verdict of a labelled session, copied with the columns the agreement pages read (the latest of
+    each evaluator version on the session, and its latest ok one)."""
 
     __tablename__ = "labelled_verdicts"
-    __table_args__ = (Index("ix_labelled_verdicts_project", "project_id", "verdict_id"),)
+    __table_args__ = (
+        Index("ix_labelled_verdicts_project", "project_id", "verdict_id"),
+        Index("ix_labelled_verdicts_session", "project_id", "session_pk", "evaluator", "verdict_id"),
+    )
     verdict_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     session_pk: Mapped[int] = mapped_column(Integer)

@@ -7,7 +7,8 @@ Create Date: 2026-12-07
 
 - derived_marks: how far each project's derived tables have read (highest verdict id, label id);
 - labelled_sessions: every session with a label, its binary human consensus (`human_label`) or NULL;
-- labelled_verdicts: a copy of the verdicts of those sessions (without rationale, raw output or error);
+- labelled_verdicts: a copy of the verdicts of those sessions that readers use (each evaluator version's
+  latest and latest ok one; without rationale, raw output or error);
 - disagreements: sessions whose evaluators' latest ok labels differ, with the vote-split strength, one
   row with evaluator '' and one per evaluator taking part (for a focus evaluator).
 On PostgreSQL an insert into labels now also takes the shared advisory lock of i19b's triggers, so that
@@ -68,6 +69,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("verdict_id"),
     )
     op.create_index("ix_labelled_verdicts_project", "labelled_verdicts", ["project_id", "verdict_id"])
+    op.create_index(
+        "ix_labelled_verdicts_session",
+        "labelled_verdicts",
+        ["project_id", "session_pk", "evaluator", "verdict_id"],
+    )
     op.create_table(
         "disagreements",
         _project(),
@@ -96,6 +102,7 @@ def downgrade() -> None:
     op.drop_index("ix_disagreements_session", table_name="disagreements")
     op.drop_index("ix_disagreements_strength", table_name="disagreements")
     op.drop_table("disagreements")
+    op.drop_index("ix_labelled_verdicts_session", table_name="labelled_verdicts")
     op.drop_index("ix_labelled_verdicts_project", table_name="labelled_verdicts")
     op.drop_table("labelled_verdicts")
     op.drop_table("labelled_sessions")
