@@ -182,6 +182,21 @@ def build_series(
             if cell is None:
                 cell = cells[key][t0] = Window(t0, t0 + step)
             cell.add(r)
+    return assemble(cells, times, bucket, group_by, start=start, end=end)
+
+
+def assemble(
+    cells: dict[tuple[str, str | None], dict[datetime, Window]],
+    times: Sequence[datetime],
+    bucket: str,
+    group_by: str | None,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[Series]:
+    """Series from their windows ({(evaluator, group): {window start: Window}}), each over the same grid:
+    from the first to the last of `times` (window starts seen), or [start, end) when given."""
+    step = BUCKETS[bucket]
     if not times and (start is None or end is None):
         return []
     first = floor_time(start, bucket) if start else min(times)
@@ -217,6 +232,12 @@ def time_series(
     """Pass-rate and mean-score series of the project's stored verdicts (see the module docstring);
     `records` are those verdicts when the caller has loaded them already (same filters)."""
     check_choices(bucket, group_by)
+    if records is None and group_by in (None, "evaluator"):  # counted in SQL, one row per window
+        from judgeloop.monitor.series_sql import series_sql
+
+        return series_sql(
+            ws, project, evaluator, bucket, group_by, since=since, until=until, time_axis=time_axis
+        )
     if records is None:
         records = load_records(ws, project, evaluator, since=since, until=until, time_axis=time_axis)
     return build_series(records, bucket, group_by, start=since, end=until)
