@@ -48,7 +48,9 @@ def _label(ws: Workspace, rng: random.Random, sid: str, reviewer: str, **meta: o
     if kind == "likert":
         return ws.add_label(P, Label(session_id=sid, reviewer=reviewer, kind="likert", scores={"tone": 3}))
     good = rng.random() < 0.6
-    return ws.add_label(P, Label(session_id=sid, reviewer=reviewer, good=good, metadata=dict(meta)))
+    tags = rng.choice([[], [], ["wrong"], ["rude", "wrong"], ["off-topic"]])
+    label = Label(session_id=sid, reviewer=reviewer, good=good, failure_tags=tags, metadata=dict(meta))
+    return ws.add_label(P, label)
 
 
 def _ids(latest: dict) -> dict:
@@ -73,6 +75,10 @@ def _same_calibration(ws: Workspace, ref: str, humans: dict, records: Any, direc
 
 
 def _check(ws: Workspace) -> None:
+    stats, want = derived.project_stats(ws, P), ws.stats(P)
+    assert stats == want
+    for key in ("kinds", "reviewers", "failure_tags"):  # the same order too (most common first)
+        assert list(stats[key].items()) == list(want[key].items())
     humans, records = derived.labelled(ws, P)
     assert humans == human_labels(ws.labels(P))
     assert derived.labelled(ws, P)[1] is records  # nothing changed: the rows kept in the process

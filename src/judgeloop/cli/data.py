@@ -174,7 +174,9 @@ def stats_command(
     """Counts, label balance, reviewers and failure tags of a project."""
     import json
 
-    s = open_workspace(db).stats(project)
+    from judgeloop.monitor.derived import project_stats
+
+    s = project_stats(open_workspace(db), project)
     if as_json:
         typer.echo(json.dumps(s, indent=2))
         return

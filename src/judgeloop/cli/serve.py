@@ -38,7 +38,7 @@ def serve_command(
         app.state.serve.cache.warm()
     # What startup made (modules, the app, models) leaves the collector's generations: a request that
     # builds tens of thousands of rows (the evaluators page) no longer triggers full collections that
-    # walk it all again (27-31 ms instead of 31-100 ms for the 20k labelled verdicts of 1M sessions).
+    # walk it all again (BENCHMARKS.md, "derived tables": 168-184 ms vs 247 ms for that page).
     gc.freeze()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)

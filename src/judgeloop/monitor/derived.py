@@ -23,11 +23,11 @@ When the lock cannot be had in time the callers read the raw rows.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select
+from sqlalchemy import Text, and_, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
@@ -49,43 +49,53 @@ REFRESH_KEY = 191921  # taken by refreshes of these tables only
 CHUNK = 5000  # sessions per IN list
 
 
-def _tops(db: DB, pid: int) -> tuple[int, int]:
+def _tops(db: DB, pid: int) -> tuple[int, int, int]:
     v = db.scalar(select(func.max(VerdictRow.id)).where(VerdictRow.project_id == pid)) or 0
     lab = db.scalar(select(func.max(LabelRow.id)).where(LabelRow.project_id == pid)) or 0
-    return int(v), int(lab)
+    s = db.scalar(select(func.max(SessionRow.pk)).where(SessionRow.project_id == pid)) or 0
+    return int(v), int(lab), int(s)
 
 
 def refresh(ws: Workspace, project: str) -> bool:
-    """Catch the project's derived tables up with its verdicts and labels; False when the lock could not
-    be had in time (the caller then reads the raw rows)."""
+    """Catch the project's derived tables up with its verdicts, labels and sessions; False when the lock
+    could not be had in time (the caller then reads the raw rows)."""
     from judgeloop.monitor.rollup import refresh_locked
 
     with ws.reader() as db:
         pid = ws.project_id(db, project)
         mark = db.get(DerivedMarkRow, pid)
-        if mark is not None and (mark.verdict_id, mark.label_id) == _tops(db, pid):
+        if mark is not None and (mark.verdict_id, mark.label_id, mark.session_pk) == _tops(db, pid):
             return True
     return refresh_locked(ws, pid, _tops, catch_up, REFRESH_KEY)
 
 
-def catch_up(db: DB, pid: int, tops: tuple[int, int] | None = None) -> None:
-    """Bring the tables up to `tops` (the highest verdict id and label id known committed; else the
-    highest now) and move the mark, inside the refresh lock."""
+def catch_up(db: DB, pid: int, tops: tuple[int, int, int] | None = None) -> None:
+    """Bring the tables up to `tops` (the highest verdict id, label id and session pk known committed;
+    else the highest now) and move the mark, inside the refresh lock."""
     mark = db.get(DerivedMarkRow, pid)
     if mark is None:
-        mark = DerivedMarkRow(project_id=pid, verdict_id=0, label_id=0)
+        mark = DerivedMarkRow(project_id=pid, verdict_id=0, label_id=0, session_pk=0, sessions=0, verdicts=0)
         db.add(mark)
-    top_v, top_l = tops if tops is not None else _tops(db, pid)
-    if top_v <= mark.verdict_id and top_l <= mark.label_id:
+    top_v, top_l, top_s = tops if tops is not None else _tops(db, pid)
+    if top_v <= mark.verdict_id and top_l <= mark.label_id and top_s <= mark.session_pk:
         return  # another refresh got here first
-    top_v, top_l = max(top_v, mark.verdict_id), max(top_l, mark.label_id)
+    top_v, top_l, top_s = max(top_v, mark.verdict_id), max(top_l, mark.label_id), max(top_s, mark.session_pk)
+    if top_s > mark.session_pk:
+        s = SessionRow
+        mark.sessions += _count(db, s.project_id == pid, s.pk.between(mark.session_pk + 1, top_s))
     if top_v > mark.verdict_id:
+        v = VerdictRow
+        mark.verdicts += _count(db, v.project_id == pid, v.id.between(mark.verdict_id + 1, top_v))
         _copy_verdicts(db, pid, mark.verdict_id, top_v)  # of the sessions labelled before this refresh
         _recount_disagreements(db, pid, mark.verdict_id, top_v)
     if top_l > mark.label_id:
         _relabel(db, pid, mark.label_id, top_l, top_v)
-    mark.verdict_id, mark.label_id = top_v, top_l
+    mark.verdict_id, mark.label_id, mark.session_pk = top_v, top_l, top_s
     db.flush()
+
+
+def _count(db: DB, *where: Any) -> int:
+    return int(db.scalar(select(func.count()).where(*where)) or 0)
 
 
 # --- labelled sessions and their verdicts ---------------------------------------------------------
@@ -279,6 +289,47 @@ def labelled(
     return dict(consensus), records
 
 
+def project_stats(ws: Workspace, project: str) -> dict[str, Any]:
+    """`Workspace.stats` from the derived tables: the session and verdict counts kept with the mark, the
+    consensus of the labelled sessions, and the labels' kinds and reviewers grouped in SQL (only labels
+    with failure tags are read); from the raw rows when the tables cannot be refreshed."""
+    if not refresh(ws, project):
+        return ws.stats(project)
+    lab, ls = LabelRow, LabelledSessionRow
+    with ws.reader() as db:
+        pid = ws.project_id(db, project)
+        mark = db.get(DerivedMarkRow, pid)
+        n_sessions, n_verdicts = (mark.sessions, mark.verdicts) if mark else (0, 0)
+        order = (func.count().desc(), func.min(lab.id))  # as Counter.most_common: ties by first seen
+        kinds = db.execute(select(lab.kind, func.count()).where(lab.project_id == pid).group_by(lab.kind)
+                           .order_by(func.min(lab.id))).all()  # fmt: skip
+        reviewers = db.execute(select(lab.reviewer, func.count()).where(lab.project_id == pid)
+                               .group_by(lab.reviewer).order_by(*order)).all()  # fmt: skip
+        tagged = db.scalars(
+            select(lab.failure_tags)
+            .where(lab.project_id == pid, cast(lab.failure_tags, Text).not_in(["[]", "null"]))
+            .order_by(lab.id)
+        )
+        tags = Counter(t for row in tagged for t in row or [])
+        votes = dict(
+            db.execute(select(ls.human, func.count()).where(ls.project_id == pid).group_by(ls.human)).all()
+        )
+    labelled_sessions = sum(votes.values())
+    return {
+        "project": project,
+        "sessions": n_sessions,
+        "labels": sum(n for _, n in kinds),
+        "labelled_sessions": labelled_sessions,
+        "unlabelled_sessions": n_sessions - labelled_sessions,
+        "good": votes.get(True, 0),
+        "bad": votes.get(False, 0),
+        "verdicts": n_verdicts,
+        "kinds": dict(kinds),
+        "reviewers": dict(reviewers),
+        "failure_tags": dict(tags.most_common()),
+    }
+
+
 def disagreements_of(pid: int, focus: str | None = None) -> Any:
     """SQL: (session_pk, strength) of project `pid`'s disagreements between evaluators (involving
     `focus` when given); call `refresh` first."""
@@ -286,4 +337,4 @@ def disagreements_of(pid: int, focus: str | None = None) -> Any:
     return select(d.session_pk, d.strength).where(d.project_id == pid, d.evaluator == (focus or ""))
 
 
-__all__ = ["catch_up", "disagreements_of", "labelled", "refresh"]
+__all__ = ["catch_up", "disagreements_of", "labelled", "project_stats", "refresh"]

@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from judgeloop.agreement import reviewers as agreement
 from judgeloop.errors import Forbidden, Unauthorized
+from judgeloop.monitor.derived import project_stats
 from judgeloop.review import adjudication, charts, exporting, items, queues, throttle, users
 from judgeloop.server import pages
 from judgeloop.server.deps import WorkspaceDep
@@ -128,7 +129,9 @@ def home(request: Request, session: PageSession, ws: WorkspaceDep) -> Response:
     listing = []
     for m in users.memberships(ws, session.user):
         rows = [(q, done, q.items * q.overlap) for q, done in queues.list_queues(ws, m.project)]
-        listing.append({"project": m.project, "role": m.role, "queues": rows, "stats": ws.stats(m.project)})
+        listing.append(
+            {"project": m.project, "role": m.role, "queues": rows, "stats": project_stats(ws, m.project)}
+        )
     return render(request, "home.html", session, listing=listing)
 
 

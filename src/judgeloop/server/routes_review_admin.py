@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from judgeloop.errors import Forbidden, JudgeloopError
+from judgeloop.monitor.derived import project_stats
 from judgeloop.review import items, queues, throttle, users
 from judgeloop.review.schemas import IMPLEMENTED_STRATEGIES, QUEUE_MODES, STRATEGIES, QueueIn
 from judgeloop.server import pages
@@ -59,7 +60,7 @@ def _page(
                 f"{c['name']} | {c.get('scale') or '1-5'} | {c.get('description') or ''}".rstrip(" |")
                 for c in (settings.get("rubric") or {}).get("criteria") or []
             ),
-            stats=ws.stats(project),
+            stats=project_stats(ws, project),
         )
     context.update(extra)
     return render(request, "admin.html", session, status, **context)

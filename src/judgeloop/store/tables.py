@@ -398,13 +398,16 @@ class RollupVerdictRow(Base):
 
 
 class DerivedMarkRow(Base):
-    """How far a project's derived tables have read: the highest verdict id and label id
-    (`judgeloop.monitor.derived`)."""
+    """How far a project's derived tables have read (the highest verdict id, label id and session pk),
+    and how many sessions and verdicts the project had up to there (`judgeloop.monitor.derived`)."""
 
     __tablename__ = "derived_marks"
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     verdict_id: Mapped[int] = mapped_column(Integer, default=0)
     label_id: Mapped[int] = mapped_column(Integer, default=0)
+    session_pk: Mapped[int] = mapped_column(Integer, default=0)
+    sessions: Mapped[int] = mapped_column(Integer, default=0)
+    verdicts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class LabelledSessionRow(Base):

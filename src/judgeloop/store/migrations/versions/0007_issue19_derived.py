@@ -5,7 +5,8 @@ Revision ID: i19c
 Revises: i18b
 Create Date: 2026-12-07
 
-- derived_marks: how far each project's derived tables have read (highest verdict id, label id);
+- derived_marks: how far each project's derived tables have read (highest verdict id, label id, session
+  pk), with the project's session and verdict counts up to there (for `stats`);
 - labelled_sessions: every session with a label, its binary human consensus (`human_label`) or NULL;
 - labelled_verdicts: a copy of the verdicts of those sessions that readers use (each evaluator version's
   latest and latest ok one; without rationale, raw output or error);
@@ -40,6 +41,9 @@ def upgrade() -> None:
         _project(),
         sa.Column("verdict_id", sa.Integer(), nullable=False),
         sa.Column("label_id", sa.Integer(), nullable=False),
+        sa.Column("session_pk", sa.Integer(), nullable=False),
+        sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("verdicts", sa.Integer(), nullable=False),
         _fk(),
         sa.PrimaryKeyConstraint("project_id"),
     )
