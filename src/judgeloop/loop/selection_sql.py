@@ -50,7 +50,16 @@ from judgeloop.monitor.queries import (
 )
 from judgeloop.monitor.sql import evaluator_names, latest_ok, thresholds_of
 from judgeloop.store import Workspace, human_labels
-from judgeloop.store.tables import LabelRow, QueueItemRow, QueueRow, SessionRow, VerdictRow
+from judgeloop.store.tables import (
+    DisagreementRow,
+    LabelledSessionRow,
+    LabelledVerdictRow,
+    LabelRow,
+    QueueItemRow,
+    QueueRow,
+    SessionRow,
+    VerdictRow,
+)
 from judgeloop.types import EvaluatorRef
 
 FAILURE_POOL = 5000
@@ -72,9 +81,10 @@ def not_queued(pid: int, pk: Any) -> Any:
     return ~exists().where(item.session_pk == pk, queue.id == item.queue_id, queue.project_id == pid)
 
 
-def by_uid(db: DB) -> Any:
-    """Session ids in code-point order, as Python sorts them (PostgreSQL's collation may differ)."""
-    return SessionRow.uid.collate("C") if db.get_bind().dialect.name == "postgresql" else SessionRow.uid
+def by_uid(db: DB, uid: Any = SessionRow.uid) -> Any:
+    """Session ids (column `uid`) in code-point order, as Python sorts them (PostgreSQL's collation may
+    differ)."""
+    return uid.collate("C") if db.get_bind().dialect.name == "postgresql" else uid
 
 
 def sql_rankers(ws: Workspace, project: str, evaluator: str | None, seed: int, strict: bool) -> Rankers:
@@ -194,19 +204,23 @@ def _between_evaluators(
     v = aliased(VerdictRow)
     fresh = derived.refresh(ws, project)
     with ws.reader() as db:
-        if fresh:  # the derived table (`monitor.derived`): the same sessions and strengths
-            g = derived.disagreements_of(pid, focus).subquery()
+        if fresh:  # the derived table (`monitor.derived`): the same sessions and strengths, walked in
+            # the order of its index (strength, then session id) until k candidates are found
+            d = derived.disagreements_of(pid, focus).where(candidate(pid, DisagreementRow.session_pk))
+            top = d.with_only_columns(DisagreementRow.session_pk)
+            order = (DisagreementRow.strength.desc(), by_uid(db, DisagreementRow.uid))
         else:
             grouped = disagreeing(v, pid, others)
             if focus is not None:
                 grouped = grouped.having(func.sum(case((v.evaluator == focus, 1), else_=0)) > 0)
             g = grouped.subquery()
-        top = (
-            select(g.c.session_pk)
-            .join(SessionRow, SessionRow.pk == g.c.session_pk)
-            .where(candidate(pid, g.c.session_pk))
-        )
-        pks = list(db.scalars(top.order_by(g.c.strength.desc(), by_uid(db)).limit(k)))
+            top = (
+                select(g.c.session_pk)
+                .join(SessionRow, SessionRow.pk == g.c.session_pk)
+                .where(candidate(pid, g.c.session_pk))
+            )
+            order = (g.c.strength.desc(), by_uid(db))
+        pks = list(db.scalars(top.order_by(*order).limit(k)))
         rows = db.execute(
             select(SessionRow.uid, v.session_pk, v.label, v.probability)
             .join(SessionRow, SessionRow.pk == v.session_pk)
@@ -228,8 +242,11 @@ def _split_strength(rows: list[Any]) -> float:
 
 def _with_humans(ws: Workspace, project: str, pid: int, focus: str | None, k: int) -> list[Pick]:
     """Labelled, unqueued sessions whose focus (or any evaluator, without one) contradicts the humans:
-    SQL pages of the superset "differs from some binary label", strongest first; each page settled by
+    from the derived tables (`monitor.derived`), or when they cannot be refreshed, SQL pages of the
+    superset "differs from some binary label", strongest first, each settled by
     `outliers.human_disagreements` over the humans' consensus."""
+    if derived.refresh(ws, project):
+        return _with_humans_derived(ws, pid, focus, k)
     v, lab = aliased(VerdictRow), aliased(LabelRow)
     strength = func.round(
         cast(case((v.probability.is_(None), 1.0), else_=func.abs(2 * v.probability - 1)), Numeric), 6
@@ -263,6 +280,35 @@ def _with_humans(ws: Workspace, project: str, pid: int, focus: str | None, k: in
             if len(rows) < page:
                 break
     return list(picks.values())
+
+
+def _with_humans_derived(ws: Workspace, pid: int, focus: str | None, k: int) -> list[Pick]:
+    """`_with_humans` over the labelled sessions' consensus and their evaluators' latest ok labels (the
+    copies in `labelled_verdicts`, which keep every evaluator version's latest ok verdict): the session's
+    strength is its most confident wrong label's, |2p - 1| (1 without a probability)."""
+    lv, later, ls = aliased(LabelledVerdictRow), aliased(LabelledVerdictRow), aliased(LabelledSessionRow)
+    strength = func.max(
+        func.round(
+            cast(case((lv.probability.is_(None), 1.0), else_=func.abs(2 * lv.probability - 1)), Numeric), 6
+        )
+    )
+    truth = case((ls.human.is_(True), 1), else_=0)
+    newer_ok = exists().where(
+        later.project_id == pid, later.session_pk == lv.session_pk, later.evaluator == lv.evaluator,
+        later.status == "ok", later.verdict_id > lv.verdict_id,
+    )  # fmt: skip
+    with ws.reader() as db:
+        q = (
+            select(ls.uid, strength.label("strength"))
+            .join(ls, and_(ls.project_id == pid, ls.session_pk == lv.session_pk))
+            .where(lv.project_id == pid, lv.status == "ok", lv.label.is_not(None), ~newer_ok)
+            .where(ls.human.is_not(None), lv.label != truth, not_queued(pid, lv.session_pk))
+            .group_by(ls.uid)
+        )
+        if focus is not None:
+            q = q.where(lv.evaluator == focus)
+        rows = db.execute(q.order_by(strength.desc(), by_uid(db, ls.uid)).limit(k)).all()
+    return [(r.uid, "human-disagreement", round(float(r.strength), 6)) for r in rows]
 
 
 # --- random and failure-type ------------------------------------------------------------------------

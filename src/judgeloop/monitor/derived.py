@@ -6,6 +6,7 @@ other, stored in the database and refreshed by readers (as the hourly rollup is,
 - `labelled_verdicts`: a copy of those sessions' verdicts that agreement, calibration and the outliers
   use (each evaluator version's latest verdict on the session and its latest ok one), with the columns
   they read (not the rationale, raw output or error);
+- `verdict_hours` (`monitor.verdict_hours`): every verdict counted per evaluator version and hour;
 - `disagreements`: the sessions whose evaluators' latest ok labels differ, with the vote-split strength
   of `outliers.evaluator_disagreements` (rounded to 6 decimals), one row with evaluator '' and one per
   evaluator with such a label on the session.
@@ -31,6 +32,7 @@ from sqlalchemy import Text, and_, cast, delete, func, insert, literal, or_, sel
 from sqlalchemy.orm import Session as DB
 from sqlalchemy.orm import aliased
 
+from judgeloop.monitor import verdict_hours
 from judgeloop.monitor.queries import VerdictRecord, load_records
 from judgeloop.monitor.sql import evaluator_names, latest_ok
 from judgeloop.store import Workspace, human_label, human_labels
@@ -88,6 +90,7 @@ def catch_up(db: DB, pid: int, tops: tuple[int, int, int] | None = None) -> None
         mark.verdicts += _count(db, v.project_id == pid, v.id.between(mark.verdict_id + 1, top_v))
         _copy_verdicts(db, pid, mark.verdict_id, top_v)  # of the sessions labelled before this refresh
         _recount_disagreements(db, pid, mark.verdict_id, top_v)
+        verdict_hours.add(db, pid, mark.verdict_id, top_v)
     if top_l > mark.label_id:
         _relabel(db, pid, mark.label_id, top_l, top_v)
     mark.verdict_id, mark.label_id, mark.session_pk = top_v, top_l, top_s
@@ -207,13 +210,15 @@ def _recount_disagreements(db: DB, pid: int, after: int, upto: int) -> None:
     if after > 0:
         grouped = grouped.where(v.session_pk.in_(touched))
     g = grouped.subquery()
-    columns = ["project_id", "evaluator", "session_pk", "strength"]
-    db.execute(
-        insert(d).from_select(columns, select(literal(pid), literal(""), g.c.session_pk, g.c.strength))
+    columns = ["project_id", "evaluator", "session_pk", "uid", "strength"]
+    s = SessionRow
+    found = select(literal(pid), literal(""), g.c.session_pk, s.uid, g.c.strength).join(
+        s, s.pk == g.c.session_pk
     )
+    db.execute(insert(d).from_select(columns, found))
     any_ = aliased(DisagreementRow)
     each = (
-        select(literal(pid), v.evaluator, any_.session_pk, any_.strength)
+        select(literal(pid), v.evaluator, any_.session_pk, any_.uid, any_.strength)
         .join(v, v.session_pk == any_.session_pk)
         .where(any_.project_id == pid, any_.evaluator == "", latest_ok(v, pid), v.label.is_not(None))
     )
@@ -331,10 +336,10 @@ def project_stats(ws: Workspace, project: str) -> dict[str, Any]:
 
 
 def disagreements_of(pid: int, focus: str | None = None) -> Any:
-    """SQL: (session_pk, strength) of project `pid`'s disagreements between evaluators (involving
+    """SQL: (session_pk, uid, strength) of project `pid`'s disagreements between evaluators (involving
     `focus` when given); call `refresh` first."""
     d = DisagreementRow
-    return select(d.session_pk, d.strength).where(d.project_id == pid, d.evaluator == (focus or ""))
+    return select(d.session_pk, d.uid, d.strength).where(d.project_id == pid, d.evaluator == (focus or ""))
 
 
 __all__ = ["catch_up", "disagreements_of", "labelled", "project_stats", "refresh"]

@@ -442,6 +442,27 @@ class LabelledVerdictRow(Base):
     status: Mapped[str] = mapped_column(String(20))
 
 
+class VerdictHourRow(Base):
+    """Every stored verdict of an evaluator version counted per hour (`series.Window`'s sums): by its
+    session's hour (axis 'session'), by its own hour (axis 'verdict'), and the verdicts without a session
+    by their own hour (axis 'loose'); version '' for none (`judgeloop.monitor.verdict_hours`)."""
+
+    __tablename__ = "verdict_hours"
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    axis: Mapped[str] = mapped_column(String(10), primary_key=True)
+    evaluator: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(50), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    abstains: Mapped[int] = mapped_column(Integer, default=0)
+    score_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    n_scored: Mapped[int] = mapped_column(Integer, default=0)
+    prob_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    n_prob: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class DisagreementRow(Base):
     """A session whose evaluators' latest ok labels differ: one row with evaluator '' and one per
     evaluator with such a label on it, each with the session's vote-split strength."""
@@ -449,9 +470,12 @@ class DisagreementRow(Base):
     __tablename__ = "disagreements"
     __table_args__ = (
         Index("ix_disagreements_strength", "project_id", "evaluator", text("strength DESC"), "session_pk"),
+        # on PostgreSQL uid is COLLATE "C" in this index (migration i19c): session ids in code-point order
+        Index("ix_disagreements_uid", "project_id", "evaluator", text("strength DESC"), "uid"),
         Index("ix_disagreements_session", "project_id", "session_pk"),
     )
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
     evaluator: Mapped[str] = mapped_column(String(200), primary_key=True)
     session_pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(200))
     strength: Mapped[float] = mapped_column(Float)

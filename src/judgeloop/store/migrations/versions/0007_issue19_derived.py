@@ -11,7 +11,9 @@ Create Date: 2026-12-07
 - labelled_verdicts: a copy of the verdicts of those sessions that readers use (each evaluator version's
   latest and latest ok one; without rationale, raw output or error);
 - disagreements: sessions whose evaluators' latest ok labels differ, with the vote-split strength, one
-  row with evaluator '' and one per evaluator taking part (for a focus evaluator).
+  row with evaluator '' and one per evaluator taking part (for a focus evaluator);
+- verdict_hours: every verdict counted per evaluator version and hour, by session and by verdict time
+  (the `monitor` command's series).
 On PostgreSQL an insert into labels now also takes the shared advisory lock of i19b's triggers, so that
 no label id below the watermark can still be uncommitted when the refresh reads it.
 """
@@ -83,6 +85,7 @@ def upgrade() -> None:
         _project(),
         sa.Column("evaluator", sa.String(length=200), nullable=False),
         sa.Column("session_pk", sa.Integer(), nullable=False),
+        sa.Column("uid", sa.String(length=200), nullable=False),
         sa.Column("strength", sa.Float(), nullable=False),
         _fk(),
         sa.PrimaryKeyConstraint("project_id", "evaluator", "session_pk"),
@@ -92,7 +95,29 @@ def upgrade() -> None:
         "disagreements",
         ["project_id", "evaluator", sa.text("strength DESC"), "session_pk"],  # strongest first, ties by pk
     )
+    # queue fill's order: strongest first, ties by session id in code-point order (as Python sorts)
+    uid = 'uid COLLATE "C"' if op.get_bind().dialect.name == "postgresql" else "uid"
+    op.create_index(
+        "ix_disagreements_uid",
+        "disagreements",
+        ["project_id", "evaluator", sa.text("strength DESC"), sa.text(uid)],
+    )
     op.create_index("ix_disagreements_session", "disagreements", ["project_id", "session_pk"])
+    op.create_table(
+        "verdict_hours",
+        _project(),
+        sa.Column("axis", sa.String(length=10), nullable=False),
+        sa.Column("evaluator", sa.String(length=200), nullable=False),
+        sa.Column("version", sa.String(length=50), nullable=False),
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        *[sa.Column(c, sa.Integer(), nullable=False) for c in ("n", "passes", "errors", "abstains")],
+        sa.Column("score_sum", sa.Float(), nullable=False),
+        sa.Column("n_scored", sa.Integer(), nullable=False),
+        sa.Column("prob_sum", sa.Float(), nullable=False),
+        sa.Column("n_prob", sa.Integer(), nullable=False),
+        _fk(),
+        sa.PrimaryKeyConstraint("project_id", "axis", "evaluator", "version", "hour"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE TRIGGER labels_rollup_share BEFORE INSERT ON labels "
@@ -103,7 +128,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER labels_rollup_share ON labels")
+    op.drop_table("verdict_hours")
     op.drop_index("ix_disagreements_session", table_name="disagreements")
+    op.drop_index("ix_disagreements_uid", table_name="disagreements")
     op.drop_index("ix_disagreements_strength", table_name="disagreements")
     op.drop_table("disagreements")
     op.drop_index("ix_labelled_verdicts_session", table_name="labelled_verdicts")
