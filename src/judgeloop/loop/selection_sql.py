@@ -48,7 +48,7 @@ from judgeloop.monitor.queries import (
     record,
     session_texts,
 )
-from judgeloop.monitor.sql import evaluator_names, latest_ok, thresholds_of
+from judgeloop.monitor.sql import evaluator_names, latest_ok, latest_ok_on, thresholds_of
 from judgeloop.store import Workspace, human_labels
 from judgeloop.store.tables import (
     DisagreementRow,
@@ -224,7 +224,7 @@ def _between_evaluators(
         rows = db.execute(
             select(SessionRow.uid, v.session_pk, v.label, v.probability)
             .join(SessionRow, SessionRow.pk == v.session_pk)
-            .where(latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(pks))
+            .where(latest_ok_on(v, pks), v.label.is_not(None))
         ).all()
     per: dict[str, list[Any]] = {}
     for r in rows:

@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 
 from judgeloop.monitor import verdict_hours
 from judgeloop.monitor.queries import VerdictRecord, load_records
-from judgeloop.monitor.sql import evaluator_names, latest_ok
+from judgeloop.monitor.sql import evaluator_names, latest_ok, top_id
 from judgeloop.store import Workspace, human_label, human_labels
 from judgeloop.store.tables import (
     DerivedMarkRow,
@@ -52,10 +52,9 @@ CHUNK = 5000  # sessions per IN list
 
 
 def _tops(db: DB, pid: int) -> tuple[int, int, int]:
-    v = db.scalar(select(func.max(VerdictRow.id)).where(VerdictRow.project_id == pid)) or 0
+    v = top_id(db, VerdictRow.id, VerdictRow.project_id, pid)
     lab = db.scalar(select(func.max(LabelRow.id)).where(LabelRow.project_id == pid)) or 0
-    s = db.scalar(select(func.max(SessionRow.pk)).where(SessionRow.project_id == pid)) or 0
-    return int(v), int(lab), int(s)
+    return v, int(lab), top_id(db, SessionRow.pk, SessionRow.project_id, pid)
 
 
 def refresh(ws: Workspace, project: str) -> bool:

@@ -21,7 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from judgeloop.monitor.outliers import Outlier, confidence_margin
 from judgeloop.monitor.queries import RECORD_COLUMNS, VerdictRecord, as_utc, record
-from judgeloop.monitor.sql import latest_ok, thresholds_of
+from judgeloop.monitor.sql import latest_ok, latest_ok_on, thresholds_of
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
 
@@ -96,7 +96,7 @@ def evaluator_disagreements_sql(
         rows = db.execute(
             select(v.session_pk, SessionRow.uid, v.evaluator, v.label, v.probability)
             .join(SessionRow, SessionRow.pk == v.session_pk)
-            .where(latest_ok(v, pid), v.label.is_not(None), v.session_pk.in_(pks))
+            .where(latest_ok_on(v, pks), v.label.is_not(None))
             .order_by(v.evaluator)
         ).all()
     per: dict[int | None, list[Any]] = {}

@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from judgeloop.monitor.queries import as_utc
-from judgeloop.monitor.sql import as_time, is_latest, session_pk_range, thresholds_of, window_start
+from judgeloop.monitor.sql import as_time, is_latest, session_pk_range, thresholds_of, top_id, window_start
 from judgeloop.store import Workspace
 from judgeloop.store.tables import (
     RollupMarkRow,
@@ -83,9 +83,9 @@ def _postgres(db: DB) -> bool:
 
 
 def _tops(db: DB, pid: int) -> tuple[int, int]:
-    v = db.scalar(select(func.max(VerdictRow.id)).where(VerdictRow.project_id == pid)) or 0
-    s = db.scalar(select(func.max(SessionRow.pk)).where(SessionRow.project_id == pid)) or 0
-    return int(v), int(s)
+    return top_id(db, VerdictRow.id, VerdictRow.project_id, pid), top_id(
+        db, SessionRow.pk, SessionRow.project_id, pid
+    )
 
 
 def refresh(ws: Workspace, project: str) -> bool:

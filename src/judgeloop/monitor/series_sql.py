@@ -19,7 +19,7 @@ from judgeloop.monitor import verdict_hours
 from judgeloop.monitor.aggregate import count_columns
 from judgeloop.monitor.queries import TimeAxis, as_utc, split_ref
 from judgeloop.monitor.series import BUCKETS, Series, Window, assemble, floor_time
-from judgeloop.monitor.sql import as_time, window_start
+from judgeloop.monitor.sql import as_time, session_pk_range, window_start
 from judgeloop.monitor.verdict_hours import FIELDS
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
@@ -92,7 +92,9 @@ def _raw(
     bounded = v.created_at if time_axis == "verdict" else s.created_at
     t0 = window_start(at, bucket).label("t0")
     q = select(v.evaluator, v.version, t0, *count_columns(v)).where(v.project_id == pid)
-    if time_axis == "session":
+    if time_axis == "session" and (since is not None or until is not None):
+        q = q.join(s, s.pk == v.session_pk)  # the period bounds the session time: sessions drive
+    elif time_axis == "session":
         q = q.outerjoin(s, s.pk == v.session_pk)
     if name:
         q = q.where(v.evaluator == name)
@@ -102,6 +104,11 @@ def _raw(
         q = q.where(bounded >= as_utc(since))
     if until is not None:
         q = q.where(bounded < as_utc(until))
+    if time_axis == "session" and since is not None and until is not None:
+        pks = session_pk_range(db, pid, since, until)  # a redundant bound: the period's sessions drive
+        if pks is None:
+            return []
+        q = q.where(v.session_pk.between(*pks))
     rows = db.execute(q.group_by(v.evaluator, v.version, t0))
     return [(r.evaluator, r.version, as_time(r.t0), {f: getattr(r, f) for f in FIELDS}) for r in rows]
 

@@ -103,6 +103,21 @@ def latest_ok(v: Any, pid: int) -> ColumnElement[bool]:
     return and_(v.project_id == pid, v.status == "ok", v.session_pk.is_not(None), is_latest(v, ok_only=True))
 
 
+def latest_ok_on(v: Any, pks: Any) -> ColumnElement[bool]:
+    """SQL: `latest_ok` for the verdicts of the sessions `pks` (of one project), driven by the sessions'
+    index: without the project condition, which SQLite would otherwise scan all the project's verdicts
+    by (1.7 s at 1M sessions)."""
+    return and_(v.session_pk.in_(pks), v.status == "ok", is_latest(v, ok_only=True))
+
+
+def top_id(db: DB, column: Any, project: Any, pid: int) -> int:
+    """The highest `column` (a primary key) of project `pid`'s rows (`project`: their project column),
+    walking the primary key down from its end: coalesce() keeps either backend from choosing a
+    composite project index and reading all the project's entries (SQLite: ~85 ms at 1M rows)."""
+    q = select(column).where(func.coalesce(project, 0) == pid).order_by(column.desc()).limit(1)
+    return int(db.scalar(q) or 0)
+
+
 def evaluator_names(db: DB, pid: int) -> list[str]:
     """The project's evaluator names, sorted, one index probe per name."""
     v = VerdictRow
