@@ -145,3 +145,19 @@ def test_derived_tables_equal_the_raw_rows(db_url, seed):
     with ws.reader() as db:  # re-scored sessions' superseded copies were pruned
         copies = db.scalar(select(func.count()).select_from(LabelledVerdictRow))
     assert copies < len(load_records(ws, P, labelled=True, session_meta=False))
+
+
+def test_rows_kept_in_the_process_are_not_those_of_a_database_made_again(tmp_path):
+    """The same URL, a new database with the same ids and counts: its own rows come back."""
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    seen = []
+    for good, label in ((True, 1), (False, 0)):
+        ws = Workspace(url)
+        ws.add_sessions(P, [Session(id="s1", model_input="q", model_output="a")])
+        ws.add_verdicts(P, [Verdict(session_id="s1", evaluator="support", label=label, probability=0.9)])
+        ws.add_label(P, Label(session_id="s1", reviewer="ann", good=good))
+        humans, records = derived.labelled(ws, P)
+        seen.append((humans, [r.label for r in records]))
+        ws.close()
+        (tmp_path / "again.db").unlink()
+    assert seen == [({"s1": True}, [1]), ({"s1": False}, [0])]

@@ -42,6 +42,7 @@ from judgeloop.store.tables import (
     LabelledSessionRow,
     LabelledVerdictRow,
     LabelRow,
+    ProjectRow,
     SessionRow,
     VerdictRow,
 )
@@ -263,7 +264,8 @@ def labelled(
     rows when they cannot be refreshed.
 
     The rows last read are kept in the process with the tables' state (the highest copied verdict id,
-    the number of copies and the label mark: a copy, a prune and a relabel each change one), so that
+    the number of copies, the label mark and the project's creation time: a copy, a prune and a relabel
+    each change one, and a database made again under the same URL changes the last), so that
     traffic on unlabelled sessions (nearly all of it) costs a page no reading of these rows."""
     if not refresh(ws, project):
         return human_labels(ws.labels(project)), load_records(ws, project, labelled=True, session_meta=False)
@@ -272,7 +274,8 @@ def labelled(
         pid = ws.project_id(db, project)
         mark = db.get(DerivedMarkRow, pid)
         top, n = db.execute(select(func.max(lv.verdict_id), func.count()).where(lv.project_id == pid)).one()
-        key = (top, n, mark.label_id if mark else 0)
+        born = db.scalar(select(ProjectRow.created_at).where(ProjectRow.id == pid))  # a re-made database
+        key = (top, n, mark.label_id if mark else 0, born)
         with _read_lock:
             hit = _read.get((ws.url, project))
         if hit is not None and hit[0] == key:
