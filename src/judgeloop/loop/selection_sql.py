@@ -240,6 +240,13 @@ def _split_strength(rows: list[Any]) -> float:
     return round(2 * min(ones, m - ones) / m * (0.9 + 0.1 * spread), 6)
 
 
+def _wrong_strength(v: Any) -> Any:
+    """SQL: how confidently verdict `v` was wrong, |2p - 1| rounded to 6 decimals (1 without p), as
+    `outliers.human_disagreements` gives it."""
+    confidence = case((v.probability.is_(None), 1.0), else_=func.abs(2 * v.probability - 1))
+    return func.round(cast(confidence, Numeric), 6)
+
+
 def _with_humans(ws: Workspace, project: str, pid: int, focus: str | None, k: int) -> list[Pick]:
     """Labelled, unqueued sessions whose focus (or any evaluator, without one) contradicts the humans:
     from the derived tables (`monitor.derived`), or when they cannot be refreshed, SQL pages of the
@@ -248,9 +255,7 @@ def _with_humans(ws: Workspace, project: str, pid: int, focus: str | None, k: in
     if derived.refresh(ws, project):
         return _with_humans_derived(ws, pid, focus, k)
     v, lab = aliased(VerdictRow), aliased(LabelRow)
-    strength = func.round(
-        cast(case((v.probability.is_(None), 1.0), else_=func.abs(2 * v.probability - 1)), Numeric), 6
-    )
+    strength = _wrong_strength(v)
     binary = lab.kind == "binary"
     differs = or_(and_(lab.good.is_(True), v.label != 1), and_(lab.good.is_(False), v.label != 0))
     picks: dict[str, Pick] = {}
@@ -287,11 +292,7 @@ def _with_humans_derived(ws: Workspace, pid: int, focus: str | None, k: int) -> 
     copies in `labelled_verdicts`, which keep every evaluator version's latest ok verdict): the session's
     strength is its most confident wrong label's, |2p - 1| (1 without a probability)."""
     lv, later, ls = aliased(LabelledVerdictRow), aliased(LabelledVerdictRow), aliased(LabelledSessionRow)
-    strength = func.max(
-        func.round(
-            cast(case((lv.probability.is_(None), 1.0), else_=func.abs(2 * lv.probability - 1)), Numeric), 6
-        )
-    )
+    strength = func.max(_wrong_strength(lv))
     truth = case((ls.human.is_(True), 1), else_=0)
     newer_ok = exists().where(
         later.project_id == pid, later.session_pk == lv.session_pk, later.evaluator == lv.evaluator,

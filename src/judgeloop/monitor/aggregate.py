@@ -110,7 +110,7 @@ def window_counts(
     cells: dict[datetime, Window] = {}
     for r in rows:
         t = as_time(r.t0)
-        _add(cells.setdefault(t, Window(t, t + BUCKETS[bucket])), r)
+        add_counts(cells.setdefault(t, Window(t, t + BUCKETS[bucket])), r)
         out.scored[t] = int(r.scored)
         if rule:
             out.review[t], out.probabilities[t] = int(r.review), int(r.n_prob)
@@ -118,12 +118,12 @@ def window_counts(
     return out
 
 
-_SUMS = ("n", "passes", "errors", "abstains", "score_sum", "n_scored", "prob_sum", "n_prob")
+SUMS = ("n", "passes", "errors", "abstains", "score_sum", "n_scored", "prob_sum", "n_prob")  # a Window's
 
 
-def _add(w: Window, r: Any) -> None:
+def add_counts(w: Window, r: Any) -> None:
     """Add a row's counts and sums (a SQL aggregate or a rollup row) to window `w`."""
-    for k in _SUMS:
+    for k in SUMS:
         mine = getattr(w, k)
         setattr(w, k, mine + type(mine)(getattr(r, k)))  # SQL sums may come back as Decimal
 
@@ -158,7 +158,7 @@ def rollup_counts(
     hist: dict[datetime, list[int]] = {}
     for r in rows:
         t = floor_time(as_utc(r.hour), bucket)
-        _add(cells.setdefault(t, Window(t, t + BUCKETS[bucket])), r)
+        add_counts(cells.setdefault(t, Window(t, t + BUCKETS[bucket])), r)
         out.scored[t] = out.scored.get(t, 0) + r.scored
         h = hist.setdefault(t, [0] * rollup.BINS)
         for i, c in enumerate(r.confidence):

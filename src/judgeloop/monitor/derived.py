@@ -244,10 +244,6 @@ class LabelledVerdict(NamedTuple):
     threshold: float | None
     status: str
 
-    @property
-    def ref(self) -> str:
-        return f"{self.evaluator}@{self.version}" if self.version else self.evaluator
-
 
 _read: OrderedDict[tuple[str, str], tuple[tuple[Any, ...], dict[str, bool], tuple[LabelledVerdict, ...]]]
 _read = OrderedDict()  # (database, project) -> what `labelled` last read there, with its key

@@ -16,11 +16,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from judgeloop.monitor import verdict_hours
-from judgeloop.monitor.aggregate import count_columns
+from judgeloop.monitor.aggregate import add_counts, count_columns
 from judgeloop.monitor.queries import TimeAxis, as_utc, split_ref
 from judgeloop.monitor.series import BUCKETS, Series, Window, assemble, floor_time
 from judgeloop.monitor.sql import as_time, session_pk_range, window_start
-from judgeloop.monitor.verdict_hours import FIELDS
 from judgeloop.store import Workspace
 from judgeloop.store.tables import SessionRow, VerdictRow
 
@@ -62,14 +61,14 @@ def series_sql(
     for evaluator_name, ver, start, counts in rows:
         times.append(start)
         group = (f"{evaluator_name}@{ver}" if ver else evaluator_name) if group_by == "evaluator" else None
-        cell = cells.setdefault((evaluator_name, group), {}).setdefault(start, Window(start, start + step))
-        for f in FIELDS:
-            value = counts[f]
-            setattr(cell, f, getattr(cell, f) + (float(value) if f.endswith("_sum") else int(value)))
+        add_counts(
+            cells.setdefault((evaluator_name, group), {}).setdefault(start, Window(start, start + step)),
+            counts,
+        )
     return assemble(cells, times, bucket, group_by, start=since, end=until)
 
 
-Row = tuple[str, str | None, datetime, dict[str, Any]]
+Row = tuple[str, str | None, datetime, Any]  # evaluator, version, window start, a row with the SUMS
 
 
 def _hour_up(t: datetime) -> datetime:
@@ -110,7 +109,7 @@ def _raw(
             return []
         q = q.where(v.session_pk.between(*pks))
     rows = db.execute(q.group_by(v.evaluator, v.version, t0))
-    return [(r.evaluator, r.version, as_time(r.t0), {f: getattr(r, f) for f in FIELDS}) for r in rows]
+    return [(r.evaluator, r.version, as_time(r.t0), r) for r in rows]
 
 
 def _from_hours(
@@ -131,17 +130,8 @@ def _from_hours(
     def mine(h: Any) -> Any:
         return and_(h.evaluator == name, h.version == version) if version else h.evaluator == name
 
-    out = []
-    for c in verdict_hours.cells(db, pid, axes, start, end, mine if name else None):
-        out.append(
-            (
-                c.evaluator,
-                c.version or None,
-                floor_time(as_utc(c.hour), bucket),
-                {f: getattr(c, f) for f in FIELDS},
-            )
-        )
-    return out
+    found = verdict_hours.cells(db, pid, axes, start, end, mine if name else None)
+    return [(c.evaluator, c.version or None, floor_time(as_utc(c.hour), bucket), c) for c in found]
 
 
-__all__ = ["FIELDS", "series_sql"]
+__all__ = ["series_sql"]

@@ -13,15 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import and_, func, insert, select
 from sqlalchemy.orm import Session as DB
 
-from judgeloop.monitor.aggregate import count_columns
+from judgeloop.monitor.aggregate import SUMS, count_columns
 from judgeloop.monitor.queries import as_utc
 from judgeloop.monitor.sql import as_time, window_start
 from judgeloop.store.tables import SessionRow, VerdictHourRow, VerdictRow
-
-FIELDS = ("n", "passes", "errors", "abstains", "score_sum", "n_scored", "prob_sum", "n_prob")
 
 
 def add(db: DB, pid: int, after: int, upto: int) -> None:
@@ -41,20 +39,20 @@ def add(db: DB, pid: int, after: int, upto: int) -> None:
             v.evaluator, version, hour
         )
         for r in db.execute(q):
-            found[(axis, r.evaluator, r.version, as_time(r.hour))] = {f: getattr(r, f) for f in FIELDS}
+            found[(axis, r.evaluator, r.version, as_time(r.hour))] = {f: getattr(r, f) for f in SUMS}
     if not found:
         return
     h = VerdictHourRow
-    keys = [
-        and_(h.axis == a, h.evaluator == e, h.version == ver, h.hour == as_utc(t)) for a, e, ver, t in found
-    ]
-    for i in range(0, len(keys), 500):  # the cells these verdicts add to, read, summed and written back
-        part = or_(*keys[i : i + 500])
-        for old in db.scalars(select(h).where(h.project_id == pid, part)):
-            cell = found[(old.axis, old.evaluator, old.version, as_utc(old.hour))]
-            for f in FIELDS:
-                cell[f] = cell[f] + getattr(old, f)
-        db.execute(delete(h).where(h.project_id == pid, part))
+    hours = sorted({as_utc(t) for _, _, _, t in found})
+    for i in range(0, len(hours), 500):  # the cells of those hours: the ones added to are summed, rewritten
+        part = and_(h.project_id == pid, h.hour.in_(hours[i : i + 500]))
+        for old in db.scalars(select(h).where(part)):
+            cell = found.get((old.axis, old.evaluator, old.version, as_utc(old.hour)))
+            if cell is not None:
+                for f in SUMS:
+                    cell[f] += getattr(old, f)
+                db.delete(old)
+    db.flush()
     rows = [{"project_id": pid, "axis": a, "evaluator": e, "version": ver, "hour": t, **counts}
             for (a, e, ver, t), counts in found.items()]  # fmt: skip
     db.execute(insert(h), rows)
@@ -81,4 +79,4 @@ def cells(
     return list(db.scalars(q))
 
 
-__all__ = ["FIELDS", "add", "cells"]
+__all__ = ["add", "cells"]
