@@ -374,7 +374,20 @@ class RollupSessionRow(Base):
     sessions: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class RollupVerdictRow(Base):
+class WindowSums:
+    """The columns of a `monitor.series.Window`'s counts and sums (`monitor.aggregate.SUMS`)."""
+
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    passes: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    abstains: Mapped[int] = mapped_column(Integer, default=0)
+    score_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    n_scored: Mapped[int] = mapped_column(Integer, default=0)
+    prob_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    n_prob: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RollupVerdictRow(WindowSums, Base):
     """Per hour of session time: the counts of each session's latest verdict of `evaluator` (version
     '': of any version; otherwise latest among that version's verdicts), and the ok probabilities'
     confidences max(p, 1 - p) counted in `rollup.BINS` even bins over [0.5, 1]."""
@@ -385,14 +398,6 @@ class RollupVerdictRow(Base):
     version: Mapped[str] = mapped_column(String(50), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
     verdicts: Mapped[int] = mapped_column(Integer, default=0)
-    n: Mapped[int] = mapped_column(Integer, default=0)
-    passes: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[int] = mapped_column(Integer, default=0)
-    abstains: Mapped[int] = mapped_column(Integer, default=0)
-    score_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    n_scored: Mapped[int] = mapped_column(Integer, default=0)
-    prob_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    n_prob: Mapped[int] = mapped_column(Integer, default=0)
     scored: Mapped[int] = mapped_column(Integer, default=0)
     confidence: Mapped[list[Any]] = mapped_column(default=list)
 
@@ -442,7 +447,7 @@ class LabelledVerdictRow(Base):
     status: Mapped[str] = mapped_column(String(20))
 
 
-class VerdictHourRow(Base):
+class VerdictHourRow(WindowSums, Base):
     """Every stored verdict of an evaluator version counted per hour (`series.Window`'s sums): by its
     session's hour (axis 'session'), by its own hour (axis 'verdict'), and the verdicts without a session
     by their own hour (axis 'loose'); version '' for none (`judgeloop.monitor.verdict_hours`)."""
@@ -453,14 +458,6 @@ class VerdictHourRow(Base):
     evaluator: Mapped[str] = mapped_column(String(200), primary_key=True)
     version: Mapped[str] = mapped_column(String(50), primary_key=True)
     hour: Mapped[datetime] = mapped_column(primary_key=True)
-    n: Mapped[int] = mapped_column(Integer, default=0)
-    passes: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[int] = mapped_column(Integer, default=0)
-    abstains: Mapped[int] = mapped_column(Integer, default=0)
-    score_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    n_scored: Mapped[int] = mapped_column(Integer, default=0)
-    prob_sum: Mapped[float] = mapped_column(Float, default=0.0)
-    n_prob: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class DisagreementRow(Base):
