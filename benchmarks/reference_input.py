@@ -43,17 +43,26 @@ from judgeloop.training.methods import make_method  # noqa: E402
 from judgeloop.training.methods.embedding_head import EmbeddingHead  # noqa: E402
 
 
-def with_references(
-    qs: list[str], ans: list[str], y: np.ndarray, pool: np.ndarray, rows: np.ndarray
-) -> list[Example]:
-    """`rows` as Examples whose input carries the most similar good and bad answers from `pool`."""
+def neighbours(qs: list[str], ans: list[str], pool: np.ndarray) -> tuple[np.ndarray, dict[str, list[int]]]:
+    """Frozen MiniLM embeddings of every answer (each distinct text once), and the `pool` rows by question."""
     distinct = sorted(set(ans))
     vectors = EmbeddingHead(base_model=resolve("minilm")).embed(distinct)
     where = {a: i for i, a in enumerate(distinct)}
-    v = vectors[[where[a] for a in ans]]
     by_question: dict[str, list[int]] = defaultdict(list)
     for i in pool:
         by_question[qs[i]].append(int(i))
+    return vectors[[where[a] for a in ans]], by_question
+
+
+def with_references(
+    qs: list[str],
+    ans: list[str],
+    y: np.ndarray,
+    near: tuple[np.ndarray, dict[str, list[int]]],
+    rows: np.ndarray,
+) -> list[Example]:
+    """`rows` as Examples whose input carries the most similar good and bad answers of `near`'s pool."""
+    v, by_question = near
     out = []
     for i in rows:
         own = ans[i].strip().casefold()
@@ -67,6 +76,18 @@ def with_references(
     return out
 
 
+def input_lengths(qs: list[str], ans: list[str], y: np.ndarray, near: tuple, rows: np.ndarray) -> dict:
+    """Mean encoder tokens of (input, output) for `rows`: the question alone, and with the references."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(resolve("minilm"))
+    plain = [len(tok(qs[i], ans[i])["input_ids"]) for i in rows]
+    refs = [
+        len(tok(r.model_input, r.model_output)["input_ids"]) for r in with_references(qs, ans, y, near, rows)
+    ]
+    return {"question": float(np.mean(plain)), "with_references": float(np.mean(refs))}
+
+
 def analyse() -> dict:
     """Without training: how well the labelled answers to the same question predict a held-out label
     (nearest neighbour by frozen MiniLM cosine; the most similar answer by character ratio, against the
@@ -78,13 +99,7 @@ def analyse() -> dict:
     qs, ans, y = read("truth")
     split = make_splits(qs, y, 2000)["random"]
     pool, held = np.asarray(split.train_pool), np.asarray(split.heldout)
-    distinct = sorted(set(ans))
-    vectors = EmbeddingHead(base_model=resolve("minilm")).embed(distinct)
-    where = {a: i for i, a in enumerate(distinct)}
-    v = vectors[[where[a] for a in ans]]
-    by_question: dict[str, list[int]] = defaultdict(list)
-    for i in pool:
-        by_question[qs[i]].append(int(i))
+    v, by_question = neighbours(qs, ans, pool)
     model = np.asarray(json.loads((results / "finetune_epochs.json").read_text())["heldout_logits_final"])
     truth = y[held]
     cosine_label, ratio, ratio_label, exact = [], [], [], []
@@ -143,7 +158,10 @@ def analyse() -> dict:
         "model_accuracy_no_memory": float((predicted == truth).mean()),
         "nearest_by_cosine_accuracy": float((np.asarray(cosine_label) == truth).mean()),
         "most_similar_by_character_ratio": by_ratio,
+        "answers_per_question": len(pool) / len(by_question),
+        "mean_tokens_first_3000_training_rows": input_lengths(qs, ans, y, (v, by_question), pool[:3000]),
         "model_errors": int(wrong.sum()),
+        "median_abs_logit_of_errors": float(np.median(np.abs(model[wrong]))),
         "errors_near_copy_of_other_label": near_other,
         "single_fits": {n: float(((f >= 0).astype(int) == truth).mean()) for n, f in fits.items()},
         "ensembles": ensembles,
@@ -170,8 +188,9 @@ def main() -> None:
     qs, ans, y = read("truth")
     split = make_splits(qs, y, 2000)["random"]
     pool, held_idx = np.asarray(split.train_pool), np.asarray(split.heldout)
-    rows = with_references(qs, ans, y, pool, pool)
-    held = with_references(qs, ans, y, pool, held_idx)
+    near = neighbours(qs, ans, pool)
+    rows = with_references(qs, ans, y, near, pool)
+    held = with_references(qs, ans, y, near, held_idx)
     params = {"base_model": resolve("minilm"), "epochs": args.epochs, "freeze_layers": 0, "seed": 0}
     estimator = make_method("finetune", lr=5e-5, num_threads=args.threads, **params)
     started = time.perf_counter()
