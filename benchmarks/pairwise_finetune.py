@@ -11,7 +11,9 @@ a logistic link, so swapping A and B mirrors the probability:
   features scaled by their spread on the training pairs);
 - `finetune`: s = a linear head on the mean-pooled MiniLM-L6 encoding of (input, output), all 6
   layers trained with AdamW (batch 8, `--lr`, `--epochs`), plus the `surface` score as a fixed offset.
-Neither predicts ties, so agreement including ties is at most 0.895 x decisive accuracy on PandaLM.
+Neither has a tie term (nu = 0): a tie is called only where the two scores are exactly equal, which
+the surface-only score gives on pairs whose surface features are equal (its agreement including ties is
+above 0.895 x its decisive accuracy for that reason).
 """
 
 from __future__ import annotations
